@@ -1,0 +1,100 @@
+//! Named, deliberately wrong variants of the protocol. Compiled in, off by default; scenario
+//! files and the CLI switch them on so that the checker can be shown to catch what each causes,
+//! and so that historical ZooKeeper bugs can be reproduced.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+/// One deliberate mistake. The serde/CLI name is the kebab-case form.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bug {
+    /// ZooKeeper 3.4.5's synchronous `connectOne`: a connect to a host that drops SYNs blocks
+    /// the election's sending path for the whole connect timeout (fixed by ZOOKEEPER-3756).
+    BlockingConnect,
+    /// A follower ACKs a proposal before the fsync covering it completed.
+    AckBeforeFsync,
+    /// The leader commits a proposal without waiting for a quorum of ACKs.
+    CommitWithoutQuorum,
+    /// Commits are applied in arrival order instead of strictly in zxid order.
+    CommitOutOfOrder,
+    /// A follower serves reads from proposals it has logged but not seen committed.
+    ReadUncommitted,
+    /// A new leader never sends TRUNC, leaving a learner's uncommitted tail in place.
+    SkipTruncate,
+    /// A learner answers LEADERINFO with ACKEPOCH before acceptedEpoch is on disk.
+    AckEpochBeforePersist,
+    /// A follower expires sessions with its own tracker instead of leaving it to the leader.
+    FollowerExpiresSessions,
+    /// currentEpoch is written before the synced transactions are durable (ZOOKEEPER-4643).
+    EpochBeforeTxnsDurable,
+    /// NEWLEADER is acked before the DIFF-synced transactions are fsynced (ZOOKEEPER-3911).
+    NewLeaderAckBeforeSync,
+}
+
+impl Bug {
+    pub const ALL: [Bug; 10] = [
+        Bug::BlockingConnect,
+        Bug::AckBeforeFsync,
+        Bug::CommitWithoutQuorum,
+        Bug::CommitOutOfOrder,
+        Bug::ReadUncommitted,
+        Bug::SkipTruncate,
+        Bug::AckEpochBeforePersist,
+        Bug::FollowerExpiresSessions,
+        Bug::EpochBeforeTxnsDurable,
+        Bug::NewLeaderAckBeforeSync,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::BlockingConnect => "blocking-connect",
+            Bug::AckBeforeFsync => "ack-before-fsync",
+            Bug::CommitWithoutQuorum => "commit-without-quorum",
+            Bug::CommitOutOfOrder => "commit-out-of-order",
+            Bug::ReadUncommitted => "read-uncommitted",
+            Bug::SkipTruncate => "skip-truncate",
+            Bug::AckEpochBeforePersist => "ack-epoch-before-persist",
+            Bug::FollowerExpiresSessions => "follower-expires-sessions",
+            Bug::EpochBeforeTxnsDurable => "epoch-before-txns-durable",
+            Bug::NewLeaderAckBeforeSync => "newleader-ack-before-sync",
+        }
+    }
+}
+
+impl fmt::Display for Bug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Bug {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Bug, String> {
+        Bug::ALL
+            .iter()
+            .copied()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+                format!("unknown bug `{s}`; valid: {}", names.join(", "))
+            })
+    }
+}
+
+/// The set of bugs switched on for a peer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BugSet(pub BTreeSet<Bug>);
+
+impl BugSet {
+    pub fn has(&self, bug: Bug) -> bool {
+        self.0.contains(&bug)
+    }
+
+    pub fn with(mut self, bug: Bug) -> BugSet {
+        self.0.insert(bug);
+        self
+    }
+}

@@ -1,0 +1,3 @@
+//! The real-network adapter: the same `zab-core` peer over TCP with a real disk.
+//!
+//! Skeleton: lands with the server issue.

@@ -1,0 +1,55 @@
+//! zabsim's command line. Each subcommand is a thin layer over a library crate.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "zabsim",
+    version,
+    about = "Deterministic simulation testbed and server for ZooKeeper's protocols"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one scenario file with a seed and check the run.
+    Run {
+        scenario: PathBuf,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long)]
+        trace: Option<PathBuf>,
+    },
+    /// Run a scenario over many seeds.
+    Sweep { scenario: PathBuf },
+    /// Re-run a report and confirm the same trace hash.
+    Replay { report: PathBuf },
+    /// Shrink a failing run to a smaller one that still fails.
+    Shrink { report: PathBuf },
+    /// Check a history file.
+    Check { history: PathBuf },
+    /// Serve real ZooKeeper clients from a zoo.cfg.
+    Serve { config: PathBuf },
+}
+
+fn not_yet(what: &str) -> ExitCode {
+    eprintln!("zabsim {what}: not yet implemented");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { .. } => not_yet("run"),
+        Command::Sweep { .. } => not_yet("sweep"),
+        Command::Replay { .. } => not_yet("replay"),
+        Command::Shrink { .. } => not_yet("shrink"),
+        Command::Check { .. } => not_yet("check"),
+        Command::Serve { .. } => not_yet("serve"),
+    }
+}
