@@ -15,6 +15,9 @@ pub mod request;
 // Replicated state: transactions.
 pub mod txn;
 
+// Durable formats: log records and snapshots.
+pub mod persist;
+
 // The protocol.
 pub mod election;
 pub mod peer;
