@@ -17,6 +17,9 @@ pub mod session;
 pub mod tree;
 pub mod txn;
 
+// Durable formats: log records and snapshots.
+pub mod persist;
+
 // The protocol.
 pub mod election;
 pub mod peer;
