@@ -56,7 +56,11 @@ pub fn minimize<M: Model>(
 }
 
 fn definite_ids<I, O>(ops: &[Operation<I, O>]) -> Vec<u64> {
-    let mut ids: Vec<u64> = ops.iter().filter(|op| !op.is_unknown()).map(|op| op.id).collect();
+    let mut ids: Vec<u64> = ops
+        .iter()
+        .filter(|op| !op.is_unknown())
+        .map(|op| op.id)
+        .collect();
     ids.sort_unstable();
     ids
 }
@@ -77,10 +81,13 @@ fn cut<I: Clone, O: Clone>(ops: &[Operation<I, O>], t: u64) -> Vec<Operation<I, 
 }
 
 /// The shortest cut (at a definite op's return) that still fails, if any does.
-fn earliest_failing_cut<I: Clone, O: Clone>(
+fn earliest_failing_cut<I: Clone, O: Clone, F>(
     ops: &[Operation<I, O>],
-    fails: &dyn Fn(&[Operation<I, O>]) -> bool,
-) -> Option<Vec<Operation<I, O>>> {
+    fails: &F,
+) -> Option<Vec<Operation<I, O>>>
+where
+    F: Fn(&[Operation<I, O>]) -> bool,
+{
     let mut times: Vec<u64> = ops
         .iter()
         .filter(|op| !op.is_unknown())
