@@ -12,7 +12,9 @@ pub mod ids;
 pub mod error;
 pub mod request;
 
-// Replicated state: transactions.
+// Replicated state: transactions, the znode tree, sessions.
+pub mod session;
+pub mod tree;
 pub mod txn;
 
 // Durable formats: log records and snapshots.
