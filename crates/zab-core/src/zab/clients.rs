@@ -6,11 +6,11 @@
 //! read is answered at once from the applied tree unless a write or `sync` of the same
 //! session is still pending ahead of it; then it waits behind it.
 
-use super::tree_api::DataTree;
 use crate::error::ErrorCode;
 use crate::ids::{SessionId, Zxid};
 use crate::peer::{ConnId, Output};
 use crate::request::{ConnectRequest, ConnectResponse, Id, Request, Response};
+use crate::tree::DataTree;
 use std::collections::{BTreeMap, VecDeque};
 
 /// A request waiting for its answer.
@@ -205,13 +205,15 @@ impl Clients {
             return false;
         };
         if c.queue.is_empty() {
-            let result = tree.read(conn, &c.auth, &request);
+            let session = c.session;
+            let result = tree.read_in_session(conn, Some(session), &c.auth, &request);
             out.push_back(Output::ClientReply {
                 conn,
                 xid,
                 zxid: tree.last_applied(),
                 result,
             });
+            emit_read_watches(tree, out);
             true
         } else {
             self.enqueue(conn, Queued::Read { xid, request })
@@ -280,13 +282,14 @@ impl Clients {
         };
         while let Some(Queued::Read { xid, request }) = c.queue.front().cloned() {
             c.queue.pop_front();
-            let result = tree.read(conn, &c.auth, &request);
+            let result = tree.read_in_session(conn, Some(c.session), &c.auth, &request);
             out.push_back(Output::ClientReply {
                 conn,
                 xid,
                 zxid: tree.last_applied(),
                 result,
             });
+            emit_read_watches(tree, out);
         }
     }
 
@@ -306,5 +309,13 @@ impl Clients {
 
     pub fn connection_count(&self) -> usize {
         self.conns.len()
+    }
+}
+
+/// Watches a read fired at once (`setWatches` for nodes that changed since the client's zxid).
+/// ZooKeeper delivers them right after the setWatches reply.
+fn emit_read_watches(tree: &mut DataTree, out: &mut VecDeque<Output>) {
+    for (conn, event) in tree.take_watch_events() {
+        out.push_back(Output::ClientWatch { conn, event });
     }
 }

@@ -7,12 +7,12 @@
 //! it is durable is `last_synced`. Rebuilding after a crash goes through [`Database::recover`]
 //! from the bytes the driver read back, so a crash can only keep what was fsynced.
 
-use super::tree_api::{Applied, DataTree};
 use crate::config::Config;
 use crate::ids::{Epoch, SessionId, Zxid};
 use crate::peer::Recovered;
 use crate::persist::{self, LogTail, SnapshotImage};
-use crate::txn::{Txn, TxnBody};
+use crate::tree::{Applied, DataTree};
+use crate::txn::Txn;
 use std::collections::{BTreeMap, VecDeque};
 use thiserror::Error;
 
@@ -45,9 +45,6 @@ pub struct RecoveryReport {
 /// One server's database.
 pub struct Database {
     pub tree: DataTree,
-    /// Session id → timeout, maintained from applied createSession/closeSession (the table a
-    /// snapshot carries and a new leader's session tracker starts from).
-    pub sessions: BTreeMap<SessionId, i32>,
     /// Every transaction in this server's log, in order (the disk's log, including the
     /// unsynced tail this process appended).
     log: Vec<Txn>,
@@ -71,7 +68,6 @@ impl Database {
     pub fn empty(config: &Config) -> Database {
         Database {
             tree: DataTree::new(),
-            sessions: BTreeMap::new(),
             log: Vec::new(),
             last_logged: Zxid::ZERO,
             last_synced: Zxid::ZERO,
@@ -103,7 +99,6 @@ impl Database {
             }
             if let Ok(tree) = DataTree::restore(&image.tree) {
                 db.tree = tree;
-                db.sessions = image.sessions.clone();
                 chosen = Some(image);
                 break;
             }
@@ -159,23 +154,20 @@ impl Database {
         Ok((db, report))
     }
 
+    /// Session id → timeout, as the tree holds them (the table a new leader's session
+    /// tracker starts from).
+    pub fn sessions(&self) -> BTreeMap<SessionId, i32> {
+        self.tree.sessions().collect()
+    }
+
     /// The last transaction applied to the tree (`lastProcessedZxid`).
     pub fn last_processed(&self) -> Zxid {
         self.tree.last_applied()
     }
 
-    /// Apply one transaction to the tree and the session table, and remember it in the
+    /// Apply one transaction to the tree, and remember it in the
     /// committed-log window.
     pub fn apply(&mut self, txn: &Txn) -> Applied {
-        match &txn.body {
-            TxnBody::CreateSession { timeout_ms } => {
-                self.sessions.insert(txn.header.session, *timeout_ms);
-            }
-            TxnBody::CloseSession { .. } => {
-                self.sessions.remove(&txn.header.session);
-            }
-            _ => {}
-        }
         let applied = self.tree.apply(txn);
         self.remember_committed(txn.clone());
         applied
@@ -271,13 +263,11 @@ impl Database {
 
     fn rebuild_from_disk(&mut self) {
         self.tree = DataTree::new();
-        self.sessions.clear();
         self.committed.clear();
         let mut base = Zxid::ZERO;
         if let Some((zxid, bytes)) = self.snapshots.last() {
             let image = persist::decode_snapshot(bytes).expect("retained snapshots are valid");
             self.tree = DataTree::restore(&image.tree).expect("retained snapshots restore");
-            self.sessions = image.sessions;
             base = *zxid;
         }
         for txn in self.logged_after(base) {
@@ -292,7 +282,6 @@ impl Database {
         let image = persist::decode_snapshot(bytes).map_err(|e| e.to_string())?;
         let tree = DataTree::restore(&image.tree).map_err(|e| format!("{e:?}"))?;
         self.tree = tree;
-        self.sessions = image.sessions;
         self.committed.clear();
         self.log.clear();
         self.last_logged = image.zxid;
@@ -303,7 +292,7 @@ impl Database {
     pub fn snapshot_bytes(&self) -> (Zxid, Vec<u8>) {
         let image = SnapshotImage {
             zxid: self.last_processed(),
-            sessions: self.sessions.clone(),
+            sessions: self.sessions(),
             tree: self.tree.snapshot(),
         };
         (image.zxid, persist::encode_snapshot(&image))

@@ -6,14 +6,14 @@ use super::discovery::{is_quorum, Discovery, StateSummary};
 use super::disk::Pending;
 use super::packet::{ForwardedOp, QuorumPacket, SessionTouch, PROTOCOL_VERSION};
 use super::replica::Replica;
-use super::sessions::SessionTracker;
 use super::sync::plan_sync;
-use super::tree_api::Preparer;
 use crate::bugs::Bug;
 use crate::ids::{Epoch, Millis, ServerId, SessionId, Zxid};
 use crate::peer::{Channel, Output, PersistToken, ServerEvent, Timer};
 use crate::request::{Id, Request};
-use crate::txn::{Txn, TxnBody, TxnHeader};
+use crate::session::SessionTracker;
+use crate::tree::Preparer;
+use crate::txn::{Txn, TxnBody};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where one learner is in its life with this leader (the phases of `LearnerHandler.run`).
@@ -93,7 +93,7 @@ impl Leader {
             learners: BTreeMap::new(),
             proposals: None,
             preparer: Preparer::new(),
-            sessions: SessionTracker::new(r.config.tick_ms),
+            sessions: SessionTracker::new(&r.config, r.now),
             waiting: Waiting::Nothing,
             established: false,
             epoch: None,
@@ -281,8 +281,8 @@ impl Leader {
         self.established = true;
         r.event(ServerEvent::LeaderEstablished { epoch });
         r.report_backlog();
-        for (session, timeout) in r.db.sessions.clone() {
-            self.sessions.add(session, timeout, r.now);
+        for (session, timeout) in r.db.sessions() {
+            self.sessions.track_session(session, timeout, r.now);
         }
         let ready: Vec<ServerId> = self
             .learners
@@ -495,9 +495,10 @@ impl Leader {
         match &txn.body {
             TxnBody::CloseSession { .. } => self.sessions.remove(txn.header.session),
             TxnBody::CreateSession { timeout_ms }
-                if !self.sessions.is_valid(txn.header.session) =>
+                if self.sessions.check_session(txn.header.session).is_err() =>
             {
-                self.sessions.add(txn.header.session, *timeout_ms, r.now);
+                self.sessions
+                    .track_session(txn.header.session, *timeout_ms, r.now);
             }
             _ => {}
         }
@@ -565,16 +566,12 @@ impl Leader {
         );
         let txn = match op {
             ForwardedOp::CreateSession { timeout_ms } => {
-                self.sessions.add(session, timeout_ms, r.now);
-                Txn {
-                    header: TxnHeader {
-                        session,
-                        cxid,
-                        zxid,
-                        time: r.now,
-                    },
-                    body: TxnBody::CreateSession { timeout_ms },
-                }
+                self.sessions.track_session(session, timeout_ms, r.now);
+                let mut txn = self
+                    .preparer
+                    .prepare_create_session(session, timeout_ms, zxid, r.now);
+                txn.header.cxid = cxid;
+                txn
             }
             ForwardedOp::Client(request) => {
                 if matches!(request, Request::CloseSession) {
@@ -721,6 +718,6 @@ impl Leader {
     }
 
     pub fn is_valid_session(&self, session: SessionId) -> bool {
-        self.sessions.is_valid(session)
+        self.sessions.check_session(session).is_ok()
     }
 }

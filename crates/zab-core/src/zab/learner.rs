@@ -11,12 +11,12 @@ use super::discovery::{answer_leader_info, LeaderInfoAnswer};
 use super::disk::Pending;
 use super::packet::{ForwardedOp, QuorumPacket, SessionTouch, PROTOCOL_VERSION};
 use super::replica::Replica;
-use super::sessions::SessionTracker;
-use super::tree_api::Applied;
 use crate::bugs::Bug;
 use crate::ids::{Epoch, Millis, ServerId, SessionId, Zxid};
 use crate::peer::{Channel, Output, PersistOp, PersistToken, ServerEvent, SyncMethod, Timer};
 use crate::request::{Id, Request};
+use crate::session::SessionTracker;
+use crate::tree::Applied;
 use crate::txn::Txn;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -104,7 +104,7 @@ impl Learner {
             pending_syncs: VecDeque::new(),
             last_queued: Zxid::ZERO,
             applied_early: BTreeMap::new(),
-            local_sessions: SessionTracker::new(r.config.tick_ms),
+            local_sessions: SessionTracker::new(&r.config, r.now),
         };
         learner.connect(r);
         r.set_timer(Timer::Tick, r.now + (r.config.tick_ms / 2).max(1));
@@ -235,12 +235,12 @@ impl Learner {
 
     /// A client connected here touched its session.
     pub fn touch(&mut self, r: &mut Replica, session: SessionId) {
-        let timeout = r.db.sessions.get(&session).copied().unwrap_or(0);
+        let timeout = r.db.tree.session_timeout(session).unwrap_or(0);
         r.clients.touch(session, timeout);
         if r.config.bugs.has(Bug::FollowerExpiresSessions)
             && !self.local_sessions.touch(session, r.now)
         {
-            self.local_sessions.add(session, timeout, r.now);
+            self.local_sessions.track_session(session, timeout, r.now);
         }
     }
 

@@ -16,12 +16,7 @@ pub mod leader;
 pub mod learner;
 pub mod packet;
 pub mod replica;
-pub mod sessions;
 pub mod sync;
-pub(crate) mod tree_stub;
-
-/// The tree API ZAB codes against (`crate::tree` once it lands).
-pub(crate) use tree_stub as tree_api;
 
 use self::broadcast::SyncWaiter;
 use self::clients::{expired_response, session_password, PendingConnect};
@@ -448,13 +443,31 @@ impl Zab {
         let r = &mut self.replica;
         match request {
             Request::AddAuth { scheme, auth } => {
-                r.clients.add_auth(conn, auth_id(&scheme, &auth));
-                r.out.push_back(Output::ClientReply {
-                    conn,
-                    xid,
-                    zxid: r.db.last_processed(),
-                    result: Ok(Response::Empty),
-                });
+                let zxid = r.db.last_processed();
+                match crate::tree::acl::auth_ids(&scheme, &auth, None, None) {
+                    Ok(ids) => {
+                        for id in ids {
+                            r.clients.add_auth(conn, id);
+                        }
+                        r.out.push_back(Output::ClientReply {
+                            conn,
+                            xid,
+                            zxid,
+                            result: Ok(Response::Empty),
+                        });
+                    }
+                    Err(code) => {
+                        // AUTHFAILED, then ZooKeeper closes the connection.
+                        r.out.push_back(Output::ClientReply {
+                            conn,
+                            xid,
+                            zxid,
+                            result: Err(code),
+                        });
+                        r.out.push_back(Output::ClientClose { conn });
+                        r.clients.disconnect(conn, &mut r.db.tree);
+                    }
+                }
                 Ok(())
             }
             Request::Sync { path } => {
@@ -496,23 +509,6 @@ impl Zab {
                 Ok(())
             }
         }
-    }
-}
-
-/// `addauth`: the identity a scheme's credentials authenticate as. For `digest`,
-/// `user:password` becomes `user:base64(sha1(user:password))`, as `DigestAuthenticationProvider`
-/// computes it.
-pub fn auth_id(scheme: &str, auth: &[u8]) -> Id {
-    let text = String::from_utf8_lossy(auth).to_string();
-    if scheme == "digest" {
-        use base64::Engine;
-        use sha1::Digest;
-        let user = text.split(':').next().unwrap_or("").to_string();
-        let hash = sha1::Sha1::digest(text.as_bytes());
-        let encoded = base64::engine::general_purpose::STANDARD.encode(hash);
-        Id::new("digest", &format!("{user}:{encoded}"))
-    } else {
-        Id::new(scheme, &text)
     }
 }
 

@@ -7,11 +7,11 @@ use super::clients::Clients;
 use super::database::Database;
 use super::disk::{Disk, Pending};
 use super::packet::QuorumPacket;
-use super::tree_api::Applied;
 use crate::config::Config;
 use crate::ids::{Epoch, Millis, ServerId, Zxid};
 use crate::peer::{Output, PeerMessage, PersistOp, PersistToken, ServerEvent, Timer};
 use crate::persist;
+use crate::tree::Applied;
 use crate::txn::{Txn, TxnBody};
 use std::collections::VecDeque;
 

@@ -1,8 +1,8 @@
 //! Whole-ensemble behaviours, each driven by hand through the router.
 
 use super::harness::*;
-use crate::ids::{Epoch, ServerId, Zxid};
 use crate::bugs::{Bug, BugSet};
+use crate::ids::{Epoch, ServerId, Zxid};
 use crate::peer::{Output, PeerMessage, PersistOp, Role, ServerEvent, SyncMethod};
 use crate::request::Request;
 use crate::zab::packet::QuorumPacket;
@@ -226,7 +226,10 @@ fn newleader_order(bugs: crate::bugs::BugSet) -> Vec<&'static str> {
 
 #[test]
 fn newleader_ack_waits_for_synced_log_then_current_epoch() {
-    assert_eq!(newleader_order(BugSet::default()), ["fsync", "epoch", "ack"]);
+    assert_eq!(
+        newleader_order(BugSet::default()),
+        ["fsync", "epoch", "ack"]
+    );
 }
 
 #[test]
@@ -257,7 +260,9 @@ fn ackepoch_waits_for_accepted_epoch_unless_the_bug_is_on() {
         assert_eq!(acked, early, "bugs {bugs:?}");
         net.hold_disk(1, false);
         net.settle();
-        assert!(net.events(1).contains(&ServerEvent::AcceptedEpoch { epoch: Epoch(1) }));
+        assert!(net
+            .events(1)
+            .contains(&ServerEvent::AcceptedEpoch { epoch: Epoch(1) }));
     }
 }
 
