@@ -14,7 +14,7 @@ fn main() {
     let mut tree = DataTree::new();
     let mut prep = Preparer::new();
     let mut zxid = Zxid::new(Epoch(1), 0);
-    let mut next = |t: &mut Zxid| {
+    let next = |t: &mut Zxid| {
         *t = t.next_in_epoch().unwrap();
         *t
     };
