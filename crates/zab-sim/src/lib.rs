@@ -17,5 +17,18 @@ pub mod trace;
 // What to simulate.
 pub mod scenario;
 
+// The world around the peers.
+pub mod disk;
+pub mod net;
+
+// Who talks to the cluster.
+pub mod client;
+
+// Running it, and judging the run.
+pub mod engine;
+pub mod report;
+pub mod verdict;
+
+pub use engine::{run, RunOutput, Sim};
 pub use scenario::{Scenario, ScenarioError};
 pub use time::{SimTime, Span};

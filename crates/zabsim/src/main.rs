@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod run;
+
 #[derive(Parser)]
 #[command(
     name = "zabsim",
@@ -45,9 +47,13 @@ fn not_yet(what: &str) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { .. } => not_yet("run"),
+        Command::Run {
+            scenario,
+            seed,
+            trace,
+        } => run::run(&scenario, seed, trace.as_deref()),
         Command::Sweep { .. } => not_yet("sweep"),
-        Command::Replay { .. } => not_yet("replay"),
+        Command::Replay { report } => run::replay(&report),
         Command::Shrink { .. } => not_yet("shrink"),
         Command::Check { .. } => not_yet("check"),
         Command::Serve { .. } => not_yet("serve"),

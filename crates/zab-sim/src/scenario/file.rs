@@ -316,6 +316,8 @@ struct NemesisFile {
 #[serde(deny_unknown_fields)]
 struct ExpectFile {
     result: Option<Spanned<String>>,
+    first_leader: Option<Spanned<u64>>,
+    min_acked_writes: Option<u64>,
 }
 
 impl ScenarioFile {
@@ -353,6 +355,21 @@ impl ScenarioFile {
                 }
             }
         };
+        let expect_first_leader = match self.expect.first_leader {
+            None => None,
+            Some(l) => {
+                let id = ServerId(*l.get_ref());
+                if !servers.contains(&id) {
+                    let ids: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
+                    return Err(loc.error(
+                        l.span().start,
+                        "expect.first_leader".into(),
+                        format!("no server {id} in this cluster; valid: {}", ids.join(", ")),
+                    ));
+                }
+                Some(id)
+            }
+        };
         let tick_ms = cluster.tick_ms;
         let quiet = self
             .quiet
@@ -372,6 +389,8 @@ impl ScenarioFile {
             faults,
             nemesis,
             expect,
+            expect_first_leader,
+            expect_min_acked_writes: self.expect.min_acked_writes.unwrap_or(0),
         })
     }
 }

@@ -34,6 +34,10 @@ pub struct Scenario {
     pub faults: Vec<FaultSpec>,
     pub nemesis: Option<NemesisSpec>,
     pub expect: Expect,
+    /// `[expect] first_leader`: the first server to establish leadership.
+    pub expect_first_leader: Option<ServerId>,
+    /// `[expect] min_acked_writes`: the workload made at least this much progress.
+    pub expect_min_acked_writes: u64,
 }
 
 /// `[cluster]`.
