@@ -58,7 +58,8 @@ fn raw_queue(events: u64, live: usize) -> f64 {
 }
 
 fn main() {
-    let scenario = parse("bench-5.toml", "bench-5", FIVE_SERVERS).expect("the bench scenario parses");
+    let scenario =
+        parse("bench-5.toml", "bench-5", FIVE_SERVERS).expect("the bench scenario parses");
     // Warm up, then take the best of three (the machine is shared).
     let mut best = 0.0f64;
     let mut events = 0;
@@ -75,9 +76,19 @@ fn main() {
     for _ in 0..3 {
         baseline = baseline.max(raw_queue(2_000_000, 4096));
     }
-    println!("bench-5 (5 voters, 10 clients at 50 ops/s, 125 s simulated): {events} events, trace {}", format_hash(hash));
+    println!(
+        "bench-5 (5 voters, 10 clients at 50 ops/s, 125 s simulated): {events} events, trace {}",
+        format_hash(hash)
+    );
     println!("simulator: {best:.0} events/s");
     println!("baseline (raw event queue, 4096 live events): {baseline:.0} events/s");
     println!("ratio simulator/baseline: {:.3}", best / baseline);
-    println!("goal: >= 1000000 events/s: {}", if best >= 1_000_000.0 { "met" } else { "NOT met" });
+    println!(
+        "goal: >= 1000000 events/s: {}",
+        if best >= 1_000_000.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
 }

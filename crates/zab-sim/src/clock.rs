@@ -78,7 +78,10 @@ mod tests {
     fn undrifted_clock_is_offset_global_time() {
         let c = NodeClock::new(1000);
         assert_eq!(c.local_now(SimTime::from_millis(250)), Millis(1250));
-        assert_eq!(c.global_for(Millis(1300), SimTime::ZERO), SimTime::from_millis(300));
+        assert_eq!(
+            c.global_for(Millis(1300), SimTime::ZERO),
+            SimTime::from_millis(300)
+        );
     }
 
     #[test]
@@ -106,7 +109,10 @@ mod tests {
         let mut c = NodeClock::new(0);
         c.jump(SimTime::from_millis(100), -50);
         assert_eq!(c.local_now(SimTime::from_millis(100)), Millis(50));
-        assert_eq!(c.global_for(Millis(60), SimTime::from_millis(100)), SimTime::from_millis(110));
+        assert_eq!(
+            c.global_for(Millis(60), SimTime::from_millis(100)),
+            SimTime::from_millis(110)
+        );
     }
 
     #[test]

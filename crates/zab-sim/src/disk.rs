@@ -137,7 +137,7 @@ impl Disk {
                 }
                 self.drop_dirty_tail();
                 debug_assert!(
-                    self.records.last().map_or(true, |r| r.zxid < zxid),
+                    self.records.last().is_none_or(|r| r.zxid < zxid),
                     "log zxids strictly increase: {zxid} after {:?}",
                     self.records.last()
                 );
@@ -185,7 +185,11 @@ impl Disk {
             PersistOp::TruncateLog { to } => {
                 self.drop_dirty_tail();
                 let keep = self.records.iter().take_while(|r| r.zxid <= to).count();
-                let cut = if keep == 0 { 0 } else { self.records[keep - 1].end };
+                let cut = if keep == 0 {
+                    0
+                } else {
+                    self.records[keep - 1].end
+                };
                 self.records.truncate(keep);
                 self.log.truncate(cut);
                 self.durable_len = self.durable_len.min(cut);
@@ -213,7 +217,11 @@ impl Disk {
             self.durable_len = self.log.len();
         }
         let mut note = None;
-        let first_unsynced = self.records.iter().find(|r| r.end > self.durable_len).copied();
+        let first_unsynced = self
+            .records
+            .iter()
+            .find(|r| r.end > self.durable_len)
+            .copied();
         let mut keep = self.durable_len;
         if self.armed.torn_write {
             if let Some(r) = first_unsynced {
@@ -328,9 +336,7 @@ mod tests {
         d.submit(
             SimTime::ZERO,
             PersistToken(99),
-            PersistOp::Fsync {
-                up_to: Zxid::ZERO,
-            },
+            PersistOp::Fsync { up_to: Zxid::ZERO },
         );
         d.complete().unwrap()
     }
@@ -338,8 +344,16 @@ mod tests {
     #[test]
     fn requests_complete_in_order_one_after_another() {
         let mut d = disk(false);
-        let a = d.submit(SimTime(0), PersistToken(1), PersistOp::WriteAcceptedEpoch(Epoch(1)));
-        let b = d.submit(SimTime(0), PersistToken(2), PersistOp::WriteCurrentEpoch(Epoch(1)));
+        let a = d.submit(
+            SimTime(0),
+            PersistToken(1),
+            PersistOp::WriteAcceptedEpoch(Epoch(1)),
+        );
+        let b = d.submit(
+            SimTime(0),
+            PersistToken(2),
+            PersistOp::WriteCurrentEpoch(Epoch(1)),
+        );
         assert_eq!((a, b), (SimTime(1000), SimTime(2000)));
         assert_eq!(d.complete().unwrap().token, PersistToken(1));
         assert_eq!(d.complete().unwrap().token, PersistToken(2));
@@ -370,7 +384,11 @@ mod tests {
     #[test]
     fn queued_requests_vanish_on_crash() {
         let mut d = disk(true);
-        d.submit(SimTime(0), PersistToken(1), PersistOp::WriteAcceptedEpoch(Epoch(3)));
+        d.submit(
+            SimTime(0),
+            PersistToken(1),
+            PersistOp::WriteAcceptedEpoch(Epoch(3)),
+        );
         d.stop(Stop::ProcessCrash);
         assert!(d.complete().is_none());
         assert_eq!(d.recovered().accepted_epoch, None);
@@ -465,12 +483,23 @@ mod tests {
     #[test]
     fn epoch_files_are_durable_when_written() {
         let mut d = disk(false);
-        d.submit(SimTime(0), PersistToken(1), PersistOp::WriteAcceptedEpoch(Epoch(4)));
-        d.submit(SimTime(0), PersistToken(2), PersistOp::WriteCurrentEpoch(Epoch(3)));
+        d.submit(
+            SimTime(0),
+            PersistToken(1),
+            PersistOp::WriteAcceptedEpoch(Epoch(4)),
+        );
+        d.submit(
+            SimTime(0),
+            PersistToken(2),
+            PersistOp::WriteCurrentEpoch(Epoch(3)),
+        );
         d.complete();
         d.complete();
         d.stop(Stop::PowerOff);
         let r = d.recovered();
-        assert_eq!((r.accepted_epoch, r.current_epoch), (Some(Epoch(4)), Some(Epoch(3))));
+        assert_eq!(
+            (r.accepted_epoch, r.current_epoch),
+            (Some(Epoch(4)), Some(Epoch(3)))
+        );
     }
 }

@@ -47,8 +47,15 @@ mod tests {
     #[test]
     fn samples_stay_within_bounds() {
         let mut p = Prng::root(1).fork("t");
-        let u = Dist::Uniform { min: Span(10), max: Span(20) };
-        let e = Dist::Exponential { min: Span(100), mean: Span(200), max: Span(1000) };
+        let u = Dist::Uniform {
+            min: Span(10),
+            max: Span(20),
+        };
+        let e = Dist::Exponential {
+            min: Span(100),
+            mean: Span(200),
+            max: Span(1000),
+        };
         for _ in 0..10_000 {
             let s = u.sample(&mut p);
             assert!((10..=20).contains(&s.0));
@@ -60,7 +67,11 @@ mod tests {
     #[test]
     fn exponential_mean_is_roughly_the_requested_one() {
         let mut p = Prng::root(2).fork("t");
-        let e = Dist::Exponential { min: Span(0), mean: Span(1000), max: Span(1_000_000) };
+        let e = Dist::Exponential {
+            min: Span(0),
+            mean: Span(1000),
+            max: Span(1_000_000),
+        };
         let n = 20_000;
         let total: u64 = (0..n).map(|_| e.sample(&mut p).0).sum();
         let mean = total / n;

@@ -148,11 +148,20 @@ impl<'a> ser::Serializer for HashSink<'a> {
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Never> {
         Ok(())
     }
-    fn serialize_unit_variant(self, _n: &'static str, index: u32, _v: &'static str) -> Result<(), Never> {
+    fn serialize_unit_variant(
+        self,
+        _n: &'static str,
+        index: u32,
+        _v: &'static str,
+    ) -> Result<(), Never> {
         self.0.write_u64(index as u64);
         Ok(())
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _n: &'static str, value: &T) -> Result<(), Never> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _n: &'static str,
+        value: &T,
+    ) -> Result<(), Never> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -175,7 +184,13 @@ impl<'a> ser::Serializer for HashSink<'a> {
     fn serialize_tuple_struct(self, _n: &'static str, _len: usize) -> Result<Self, Never> {
         Ok(self)
     }
-    fn serialize_tuple_variant(self, _n: &'static str, index: u32, _v: &'static str, _len: usize) -> Result<Self, Never> {
+    fn serialize_tuple_variant(
+        self,
+        _n: &'static str,
+        index: u32,
+        _v: &'static str,
+        _len: usize,
+    ) -> Result<Self, Never> {
         self.0.write_u64(index as u64);
         Ok(self)
     }
@@ -186,7 +201,13 @@ impl<'a> ser::Serializer for HashSink<'a> {
     fn serialize_struct(self, _n: &'static str, _len: usize) -> Result<Self, Never> {
         Ok(self)
     }
-    fn serialize_struct_variant(self, _n: &'static str, index: u32, _v: &'static str, _len: usize) -> Result<Self, Never> {
+    fn serialize_struct_variant(
+        self,
+        _n: &'static str,
+        index: u32,
+        _v: &'static str,
+        _len: usize,
+    ) -> Result<Self, Never> {
         self.0.write_u64(index as u64);
         Ok(self)
     }
@@ -253,7 +274,11 @@ impl ser::SerializeMap for HashSink<'_> {
 impl ser::SerializeStruct for HashSink<'_> {
     type Ok = ();
     type Error = Never;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, _k: &'static str, value: &T) -> Result<(), Never> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        _k: &'static str,
+        value: &T,
+    ) -> Result<(), Never> {
         value.serialize(HashSink(self.0))
     }
     fn end(self) -> Result<(), Never> {
@@ -264,7 +289,11 @@ impl ser::SerializeStruct for HashSink<'_> {
 impl ser::SerializeStructVariant for HashSink<'_> {
     type Ok = ();
     type Error = Never;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, _k: &'static str, value: &T) -> Result<(), Never> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        _k: &'static str,
+        value: &T,
+    ) -> Result<(), Never> {
         value.serialize(HashSink(self.0))
     }
     fn end(self) -> Result<(), Never> {
@@ -308,9 +337,21 @@ mod tests {
             hash_serialize(&mut h, e);
             h.finish()
         };
-        let a1 = E::A { x: 1, s: "q".into() };
-        let a2 = E::A { x: 2, s: "q".into() };
-        assert_eq!(h(&a1), h(&E::A { x: 1, s: "q".into() }));
+        let a1 = E::A {
+            x: 1,
+            s: "q".into(),
+        };
+        let a2 = E::A {
+            x: 2,
+            s: "q".into(),
+        };
+        assert_eq!(
+            h(&a1),
+            h(&E::A {
+                x: 1,
+                s: "q".into()
+            })
+        );
         assert_ne!(h(&a1), h(&a2));
         assert_ne!(h(&E::B(vec![1])), h(&E::B(vec![1, 0])));
     }

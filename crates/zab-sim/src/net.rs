@@ -280,7 +280,10 @@ impl Network {
         if let Some(link) = self.links.get_mut(&id) {
             link.ends[side as usize] = state;
             if link.ends == [EndState::Closed, EndState::Closed]
-                && link.dirs.iter().all(|d| d.lost.is_empty() && d.buffer.is_empty())
+                && link
+                    .dirs
+                    .iter()
+                    .all(|d| d.lost.is_empty() && d.buffer.is_empty())
             {
                 self.links.remove(&id);
             }
@@ -301,7 +304,10 @@ impl Network {
         let to = from.other();
         let dir = &mut link.dirs[from as usize];
         let latency = self.spec.latency.sample(&mut self.prng);
-        let data = !matches!(packet, Packet::Syn | Packet::SynAck | Packet::Rst | Packet::Fin);
+        let data = !matches!(
+            packet,
+            Packet::Syn | Packet::SynAck | Packet::Rst | Packet::Fin
+        );
         let mut out = Vec::with_capacity(1);
         if data && self.prng.chance(self.spec.reorder) {
             out.push((

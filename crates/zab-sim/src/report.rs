@@ -64,7 +64,12 @@ pub fn op_counts(history: &History) -> OpCounts {
 
 /// Judge a finished run against the scenario's expectation, with the given violations
 /// (the built-in checks, plus whatever an external checker found).
-pub fn summarize(scenario: &Scenario, seed: u64, out: &RunOutput, violations: Vec<Violation>) -> Summary {
+pub fn summarize(
+    scenario: &Scenario,
+    seed: u64,
+    out: &RunOutput,
+    violations: Vec<Violation>,
+) -> Summary {
     let leaders = verdict::leaders_by_epoch(&out.history)
         .into_iter()
         .map(|(e, s)| (e.0, s.into_iter().map(|x| x.0).collect()))
@@ -75,7 +80,13 @@ pub fn summarize(scenario: &Scenario, seed: u64, out: &RunOutput, violations: Ve
         .iter()
         .map(|f| {
             let targets: Vec<String> = f.targets.iter().map(|t| t.to_string()).collect();
-            format!("{:>8.3}s {} [{}] {}", f.at.as_secs_f64(), f.action, targets.join(","), f.detail)
+            format!(
+                "{:>8.3}s {} [{}] {}",
+                f.at.as_secs_f64(),
+                f.action,
+                targets.join(","),
+                f.detail
+            )
         })
         .collect();
     let as_expected = match &scenario.expect {
@@ -169,7 +180,11 @@ impl Summary {
             s,
             "verdict: {verdict}; expected {}: {}",
             self.expected,
-            if self.as_expected { "as expected" } else { "NOT as expected" }
+            if self.as_expected {
+                "as expected"
+            } else {
+                "NOT as expected"
+            }
         );
         s
     }

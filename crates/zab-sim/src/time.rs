@@ -56,9 +56,9 @@ impl Span {
 
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 1_000_000 == 0 {
+        if self.0.is_multiple_of(1_000_000) {
             write!(f, "{}s", self.0 / 1_000_000)
-        } else if self.0 % 1000 == 0 {
+        } else if self.0.is_multiple_of(1000) {
             write!(f, "{}ms", self.0 / 1000)
         } else {
             write!(f, "{}us", self.0)
@@ -88,7 +88,11 @@ pub fn parse_span(text: &str) -> Result<Span, String> {
         "m" | "min" => 60_000_000.0,
         "h" => 3_600_000_000.0,
         "" => return Err(format!("invalid duration `{text}`: missing unit; {hint}")),
-        other => return Err(format!("invalid duration `{text}`: unknown unit `{other}`; {hint}")),
+        other => {
+            return Err(format!(
+                "invalid duration `{text}`: unknown unit `{other}`; {hint}"
+            ))
+        }
     };
     let micros = value * per_unit;
     if !micros.is_finite() || micros > 1e15 {
@@ -113,7 +117,10 @@ mod tests {
     #[test]
     fn bad_durations_name_the_valid_units() {
         let err = parse_span("12x").unwrap_err();
-        assert!(err.contains("unknown unit `x`") && err.contains("ms"), "{err}");
+        assert!(
+            err.contains("unknown unit `x`") && err.contains("ms"),
+            "{err}"
+        );
         assert!(parse_span("12").unwrap_err().contains("missing unit"));
         assert!(parse_span("s").is_err());
         assert!(parse_span("-3s").is_err());

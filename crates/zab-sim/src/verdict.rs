@@ -225,9 +225,11 @@ mod tests {
     #[test]
     fn two_leaders_in_one_epoch_is_a_violation() {
         let mut h = History::default();
-        h.server_events.push(event(1, ServerEvent::LeaderEstablished { epoch: Epoch(1) }));
+        h.server_events
+            .push(event(1, ServerEvent::LeaderEstablished { epoch: Epoch(1) }));
         assert!(check(&h).is_empty());
-        h.server_events.push(event(2, ServerEvent::LeaderEstablished { epoch: Epoch(1) }));
+        h.server_events
+            .push(event(2, ServerEvent::LeaderEstablished { epoch: Epoch(1) }));
         let v = check(&h);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].name, "single-leader-per-epoch");
@@ -241,13 +243,26 @@ mod tests {
             final_states: alive(&[1, 2]),
             ..History::default()
         };
-        h.server_events.push(event(1, ServerEvent::Committed { zxid: z, txn_hash: 7 }));
+        h.server_events.push(event(
+            1,
+            ServerEvent::Committed {
+                zxid: z,
+                txn_hash: 7,
+            },
+        ));
         let v = no_acked_write_lost(&h);
         assert_eq!(v.len(), 1, "server 2 never committed it");
-        h.server_events.push(event(2, ServerEvent::Committed { zxid: z, txn_hash: 7 }));
+        h.server_events.push(event(
+            2,
+            ServerEvent::Committed {
+                zxid: z,
+                txn_hash: 7,
+            },
+        ));
         assert!(no_acked_write_lost(&h).is_empty());
         // Truncated away afterwards: lost again.
-        h.server_events.push(event(2, ServerEvent::Truncated { to: Zxid::ZERO }));
+        h.server_events
+            .push(event(2, ServerEvent::Truncated { to: Zxid::ZERO }));
         assert_eq!(no_acked_write_lost(&h).len(), 1);
         // A snapshot sync past it restores it.
         h.server_events.push(event(
@@ -264,10 +279,28 @@ mod tests {
     fn different_transactions_under_one_zxid_break_agreement() {
         let z = Zxid::new(Epoch(1), 1);
         let mut h = History::default();
-        h.server_events.push(event(1, ServerEvent::Committed { zxid: z, txn_hash: 7 }));
-        h.server_events.push(event(2, ServerEvent::Committed { zxid: z, txn_hash: 7 }));
+        h.server_events.push(event(
+            1,
+            ServerEvent::Committed {
+                zxid: z,
+                txn_hash: 7,
+            },
+        ));
+        h.server_events.push(event(
+            2,
+            ServerEvent::Committed {
+                zxid: z,
+                txn_hash: 7,
+            },
+        ));
         assert!(committed_agreement(&h).is_empty());
-        h.server_events.push(event(3, ServerEvent::Committed { zxid: z, txn_hash: 8 }));
+        h.server_events.push(event(
+            3,
+            ServerEvent::Committed {
+                zxid: z,
+                txn_hash: 8,
+            },
+        ));
         assert_eq!(committed_agreement(&h)[0].name, "agreement");
     }
 }

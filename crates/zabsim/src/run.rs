@@ -22,14 +22,17 @@ const PROGRESS_MIN_SIM_SECS: u64 = 60;
 fn execute(scenario: &Scenario, seed: u64, trace: Trace) -> (RunOutput, Summary) {
     let sim = Sim::new(scenario.clone(), seed, trace);
     let end_ms = (scenario.duration.0 + scenario.quiet.0) / 1000;
-    let bar = (std::io::stderr().is_terminal() && end_ms >= PROGRESS_MIN_SIM_SECS * 1000).then(|| {
-        let bar = ProgressBar::new(end_ms);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} simulated ms  {per_sec}  eta {eta}")
+    let bar =
+        (std::io::stderr().is_terminal() && end_ms >= PROGRESS_MIN_SIM_SECS * 1000).then(|| {
+            let bar = ProgressBar::new(end_ms);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} simulated ms  {per_sec}  eta {eta}",
+                )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    });
+            );
+            bar
+        });
     let started = Instant::now();
     let out = sim.run(|p| {
         if let Some(bar) = &bar {

@@ -62,11 +62,18 @@ fn run_writes_a_report_that_replay_reproduces() {
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(json["seed"], 3);
     assert_eq!(json["trace_hash"].as_str().unwrap(), trace_hash(&run));
-    assert!(json["scenario_text"].as_str().unwrap().contains("follower-partition"));
+    assert!(json["scenario_text"]
+        .as_str()
+        .unwrap()
+        .contains("follower-partition"));
     assert!(json["history"]["faults"].is_array());
     let replay = zabsim(&dir, &["replay", report.to_str().unwrap()]);
     assert!(replay.status.success(), "{}", stdout(&replay));
-    assert!(stdout(&replay).contains("replay: same trace hash"), "{}", stdout(&replay));
+    assert!(
+        stdout(&replay).contains("replay: same trace hash"),
+        "{}",
+        stdout(&replay)
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -76,7 +83,8 @@ fn replay_notices_a_different_hash() {
     let file = scenario("leader-crash.toml");
     zabsim(&dir, &["run", file.to_str().unwrap(), "--seed", "5"]);
     let report = dir.join("reports/leader-crash-5.json");
-    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     json["trace_hash"] = serde_json::Value::String("0000000000000000".into());
     std::fs::write(&report, serde_json::to_vec(&json).unwrap()).unwrap();
     let replay = zabsim(&dir, &["replay", report.to_str().unwrap()]);
@@ -92,7 +100,12 @@ fn trace_file_has_one_line_per_event() {
     let trace = dir.join("t.jsonl");
     let run = zabsim(
         &dir,
-        &["run", file.to_str().unwrap(), "--trace", trace.to_str().unwrap()],
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
     );
     let events: usize = stdout(&run)
         .lines()
@@ -132,8 +145,14 @@ fn unknown_action_is_reported_with_file_line_column_field_and_valid_actions() {
         "unknown-action",
         &format!("{HEAD}[[fault]]\nat = \"1s\"\naction = \"explode\"\ntarget = 1\n"),
     );
-    assert!(err.contains("bad.toml:6:10: field `fault[1].action`"), "{err}");
-    assert!(err.contains("explode") && err.contains("power_off"), "{err}");
+    assert!(
+        err.contains("bad.toml:6:10: field `fault[1].action`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("explode") && err.contains("power_off"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -152,8 +171,14 @@ fn missing_node_is_reported_with_file_line_column_field_and_valid_ids() {
         "missing-node",
         &format!("{HEAD}[[fault]]\nat = \"1s\"\naction = \"crash\"\ntarget = 9\n"),
     );
-    assert!(err.contains("bad.toml:7:10: field `fault[1].target`"), "{err}");
-    assert!(err.contains("no server 9") && err.contains("1, 2, 3"), "{err}");
+    assert!(
+        err.contains("bad.toml:7:10: field `fault[1].target`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("no server 9") && err.contains("1, 2, 3"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -162,7 +187,10 @@ fn wrong_type_is_reported_with_file_line_column_field_and_expected_type() {
         "wrong-type",
         "duration = \"5s\"\n[cluster]\nvoters = 3\n[workload]\nclients = \"many\"\n",
     );
-    assert!(err.contains("bad.toml:5:11: field `workload.clients`"), "{err}");
+    assert!(
+        err.contains("bad.toml:5:11: field `workload.clients`"),
+        "{err}"
+    );
     assert!(err.contains("integer"), "{err}");
 }
 

@@ -39,10 +39,20 @@ pub enum ClientAction {
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
     /// Before the workload starts, or waiting before a reconnect.
-    Waiting { until: SimTime },
-    Connecting { server: ServerId, since: SimTime },
-    Handshaking { server: ServerId, since: SimTime },
-    Connected { server: ServerId },
+    Waiting {
+        until: SimTime,
+    },
+    Connecting {
+        server: ServerId,
+        since: SimTime,
+    },
+    Handshaking {
+        server: ServerId,
+        since: SimTime,
+    },
+    Connected {
+        server: ServerId,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -91,7 +101,13 @@ pub struct Client {
 impl Client {
     /// A client that starts connecting at `start`, trying servers in an order drawn from its
     /// own stream (as `StaticHostProvider` shuffles its list).
-    pub fn new(id: u64, servers: &[ServerId], spec: &WorkloadSpec, start: SimTime, prng: Prng) -> Client {
+    pub fn new(
+        id: u64,
+        servers: &[ServerId],
+        spec: &WorkloadSpec,
+        start: SimTime,
+        prng: Prng,
+    ) -> Client {
         let mut prng = prng;
         let mut order = servers.to_vec();
         for i in (1..order.len()).rev() {
@@ -210,7 +226,13 @@ impl Client {
         at.max(SimTime(now.0 + 1))
     }
 
-    fn issue(&mut self, now: SimTime, server: ServerId, ops: &mut Vec<ClientOp>, out: &mut Vec<ClientAction>) {
+    fn issue(
+        &mut self,
+        now: SimTime,
+        server: ServerId,
+        ops: &mut Vec<ClientOp>,
+        out: &mut Vec<ClientAction>,
+    ) {
         let request = self.workload.next_request(&mut self.prng);
         let xid = self.next_xid;
         self.next_xid += 1;
@@ -288,11 +310,18 @@ impl Client {
     }
 
     /// A packet from the server.
-    pub fn on_packet(&mut self, now: SimTime, packet: Packet, ops: &mut [ClientOp]) -> Vec<ClientAction> {
+    pub fn on_packet(
+        &mut self,
+        now: SimTime,
+        packet: Packet,
+        ops: &mut [ClientOp],
+    ) -> Vec<ClientAction> {
         let mut out = Vec::new();
         self.last_recv = now;
         match packet {
-            Packet::ClientConnected(response) => self.on_connect_response(now, response, ops, &mut out),
+            Packet::ClientConnected(response) => {
+                self.on_connect_response(now, response, ops, &mut out)
+            }
             Packet::ClientReply { xid, zxid, result } => self.on_reply(now, xid, zxid, result, ops),
             Packet::ClientWatch(event) => self.on_watch(now, event, ops),
             _ => {}
@@ -378,7 +407,9 @@ impl Client {
         let f = self.in_flight.take().expect("checked above");
         let unknown = matches!(
             result,
-            Err(ErrorCode::ConnectionLoss | ErrorCode::OperationTimeout | ErrorCode::RequestTimeout)
+            Err(ErrorCode::ConnectionLoss
+                | ErrorCode::OperationTimeout
+                | ErrorCode::RequestTimeout)
         );
         if let Ok(response) = &result {
             self.register_watch(&f.request, Some(response));
@@ -412,7 +443,12 @@ impl Client {
             (Request::Exists { path, watch: true }, None) => {
                 self.exist_watches.insert(path.clone());
             }
-            (Request::GetChildren { path, watch: true, .. }, Some(_)) => {
+            (
+                Request::GetChildren {
+                    path, watch: true, ..
+                },
+                Some(_),
+            ) => {
                 self.child_watches.insert(path.clone());
             }
             _ => {}

@@ -28,7 +28,10 @@ fn connected(client: &mut Client, now: SimTime, ops: &mut Vec<ClientOp>, session
         ref other => panic!("expected a connect, got {other:?}"),
     };
     let sent = client.on_tcp_open(now);
-    assert!(matches!(sent[0], ClientAction::Send(Packet::ClientConnect(_))));
+    assert!(matches!(
+        sent[0],
+        ClientAction::Send(Packet::ClientConnect(_))
+    ));
     client.on_packet(
         now,
         Packet::ClientConnected(Some(ConnectResponse {
@@ -54,7 +57,13 @@ fn sent_request(actions: &[ClientAction]) -> Option<(i32, Request)> {
 #[test]
 fn an_answered_operation_is_recorded_ok_with_its_zxid() {
     let mut ops = Vec::new();
-    let mut c = Client::new(1, &servers(), &spec(), SimTime::ZERO, Prng::root(1).fork("c"));
+    let mut c = Client::new(
+        1,
+        &servers(),
+        &spec(),
+        SimTime::ZERO,
+        Prng::root(1).fork("c"),
+    );
     connected(&mut c, SimTime(0), &mut ops, 77);
     let actions = c.wake(SimTime(10), &mut ops);
     let (xid, request) = sent_request(&actions).expect("an op is issued");
@@ -73,14 +82,26 @@ fn an_answered_operation_is_recorded_ok_with_its_zxid() {
     );
     assert_eq!(ops.len(), 1);
     assert_eq!(ops[0].session, SessionId(77));
-    assert!(matches!(ops[0].outcome, Outcome::Ok { zxid: Zxid(0x1_0000_0005), .. }));
+    assert!(matches!(
+        ops[0].outcome,
+        Outcome::Ok {
+            zxid: Zxid(0x1_0000_0005),
+            ..
+        }
+    ));
     assert_eq!(c.last_zxid_seen(), Zxid(0x1_0000_0005));
 }
 
 #[test]
 fn connection_loss_makes_the_op_unknown_and_reconnects_elsewhere_with_the_same_session() {
     let mut ops = Vec::new();
-    let mut c = Client::new(1, &servers(), &spec(), SimTime::ZERO, Prng::root(1).fork("c"));
+    let mut c = Client::new(
+        1,
+        &servers(),
+        &spec(),
+        SimTime::ZERO,
+        Prng::root(1).fork("c"),
+    );
     let first = connected(&mut c, SimTime(0), &mut ops, 77);
     // A read with a watch succeeds and registers a data watch.
     let (xid, _) = sent_request(&c.wake(SimTime(10), &mut ops)).unwrap();
@@ -128,7 +149,11 @@ fn connection_loss_makes_the_op_unknown_and_reconnects_elsewhere_with_the_same_s
     let (xid, set) = sent_request(&after).expect("watches re-registered");
     assert_eq!(xid, SET_WATCHES_XID);
     match set {
-        Request::SetWatches { relative_zxid, data, .. } => {
+        Request::SetWatches {
+            relative_zxid,
+            data,
+            ..
+        } => {
             assert_eq!(relative_zxid, Zxid(9));
             assert_eq!(data, vec!["/k0".to_string()]);
         }
@@ -139,12 +164,21 @@ fn connection_loss_makes_the_op_unknown_and_reconnects_elsewhere_with_the_same_s
 #[test]
 fn silence_past_the_read_timeout_is_a_connection_loss() {
     let mut ops = Vec::new();
-    let mut c = Client::new(1, &servers(), &spec(), SimTime::ZERO, Prng::root(1).fork("c"));
+    let mut c = Client::new(
+        1,
+        &servers(),
+        &spec(),
+        SimTime::ZERO,
+        Prng::root(1).fork("c"),
+    );
     connected(&mut c, SimTime(0), &mut ops, 5);
     c.wake(SimTime(10), &mut ops);
     // Pings are sent while waiting.
     let mid = c.wake(SimTime::from_millis(2100), &mut ops);
-    assert!(mid.contains(&ClientAction::Send(Packet::ClientPing)), "{mid:?}");
+    assert!(
+        mid.contains(&ClientAction::Send(Packet::ClientPing)),
+        "{mid:?}"
+    );
     let late = c.wake(SimTime::from_millis(4001), &mut ops);
     assert!(late.contains(&ClientAction::Close), "{late:?}");
     assert_eq!(ops[0].outcome, Outcome::Unknown);
@@ -154,7 +188,13 @@ fn silence_past_the_read_timeout_is_a_connection_loss() {
 #[test]
 fn an_expired_session_starts_over_without_watches() {
     let mut ops = Vec::new();
-    let mut c = Client::new(1, &servers(), &spec(), SimTime::ZERO, Prng::root(1).fork("c"));
+    let mut c = Client::new(
+        1,
+        &servers(),
+        &spec(),
+        SimTime::ZERO,
+        Prng::root(1).fork("c"),
+    );
     connected(&mut c, SimTime(0), &mut ops, 5);
     c.on_closed(SimTime(1), &mut ops);
     c.wake(SimTime::from_millis(2000), &mut ops);
@@ -178,7 +218,13 @@ fn an_expired_session_starts_over_without_watches() {
 #[test]
 fn watch_events_are_attached_to_the_latest_op() {
     let mut ops = Vec::new();
-    let mut c = Client::new(1, &servers(), &spec(), SimTime::ZERO, Prng::root(1).fork("c"));
+    let mut c = Client::new(
+        1,
+        &servers(),
+        &spec(),
+        SimTime::ZERO,
+        Prng::root(1).fork("c"),
+    );
     connected(&mut c, SimTime(0), &mut ops, 5);
     c.wake(SimTime(10), &mut ops);
     c.on_packet(

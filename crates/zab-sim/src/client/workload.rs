@@ -101,7 +101,11 @@ impl Workload {
                     create(QUEUE, Vec::new(), CreateMode::Persistent)
                 } else if prng.chance(0.5) {
                     let data = self.value();
-                    create(&format!("{QUEUE}/item-"), data, CreateMode::PersistentSequential)
+                    create(
+                        &format!("{QUEUE}/item-"),
+                        data,
+                        CreateMode::PersistentSequential,
+                    )
                 } else {
                     Request::GetChildren {
                         path: QUEUE.to_string(),
@@ -117,7 +121,11 @@ impl Workload {
                     create(LOCKS, Vec::new(), CreateMode::Persistent)
                 } else {
                     let data = self.value();
-                    create(&format!("{LOCKS}/lock-"), data, CreateMode::EphemeralSequential)
+                    create(
+                        &format!("{LOCKS}/lock-"),
+                        data,
+                        CreateMode::EphemeralSequential,
+                    )
                 }
             }
             5 => {

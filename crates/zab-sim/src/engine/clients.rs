@@ -19,7 +19,8 @@ impl Sim {
         if slot.wake_generation != generation {
             return;
         }
-        self.trace.record(at, "client-wake", client as u64 + 1, |_| {}, String::new);
+        self.trace
+            .record(at, "client-wake", client as u64 + 1, |_| {}, String::new);
         let actions = slot.client.wake(at, &mut self.history.ops);
         self.client_actions(at, client, actions);
     }
@@ -49,7 +50,13 @@ impl Sim {
                     let slot = &mut self.clients[i];
                     slot.wake_generation += 1;
                     let generation = slot.wake_generation;
-                    self.schedule(when, Event::ClientWake { client: i, generation });
+                    self.schedule(
+                        when,
+                        Event::ClientWake {
+                            client: i,
+                            generation,
+                        },
+                    );
                 }
             }
         }

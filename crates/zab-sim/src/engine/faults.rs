@@ -18,12 +18,8 @@ pub(crate) enum Recovery {
 
 /// Time until the nemesis strikes again, or `None` when every rate is zero.
 pub(crate) fn next_nemesis_delay(spec: &NemesisSpec, prng: &mut Prng) -> Option<Span> {
-    let per_minute = spec.crash
-        + spec.power_off
-        + spec.partition
-        + spec.pause
-        + spec.disk_fault
-        + spec.drift;
+    let per_minute =
+        spec.crash + spec.power_off + spec.partition + spec.pause + spec.disk_fault + spec.drift;
     if per_minute <= 0.0 {
         return None;
     }
@@ -89,8 +85,12 @@ impl Sim {
                 }
                 Target::Observers => out.extend(self.live_with_role(Role::Observing)),
                 Target::Any => {
-                    let live: Vec<ServerId> =
-                        self.nodes.iter().filter(|n| n.is_up()).map(|n| n.id).collect();
+                    let live: Vec<ServerId> = self
+                        .nodes
+                        .iter()
+                        .filter(|n| n.is_up())
+                        .map(|n| n.id)
+                        .collect();
                     out.extend(self.nemesis.pick(&live).copied());
                 }
                 Target::All => out.extend(self.nodes.iter().map(|n| n.id)),
@@ -256,7 +256,12 @@ impl Sim {
         ]
         .map(|r| (r * 1000.0) as u64);
         let down = self.nodes.iter().filter(|n| n.state.is_down()).count();
-        let live: Vec<ServerId> = self.nodes.iter().filter(|n| n.is_up()).map(|n| n.id).collect();
+        let live: Vec<ServerId> = self
+            .nodes
+            .iter()
+            .filter(|n| n.is_up())
+            .map(|n| n.id)
+            .collect();
         let hold = |prng: &mut Prng| Span(prng.below(spec.down_for.0.max(1) * 2));
         match self.nemesis.weighted(&weights) {
             Some(k @ (0 | 1)) if down < spec.max_down => {

@@ -155,7 +155,12 @@ impl Sim {
             let skew = clock_prng.below(scenario.cluster.clock_skew.0.max(1)) / 1000;
             let clock = NodeClock::new(1_700_000_000_000 + skew);
             let disk = Disk::new(scenario.disk.clone(), root.fork(&format!("disk/{id}")));
-            nodes.push(Node::new(config, clock, disk, root.fork(&format!("node/{id}"))));
+            nodes.push(Node::new(
+                config,
+                clock,
+                disk,
+                root.fork(&format!("node/{id}")),
+            ));
         }
         for (id, at) in &scenario.cluster.start_at {
             queue.schedule(SimTime(at.0), Event::Start(*id));
@@ -324,7 +329,9 @@ impl Sim {
             .map(|n| FinalState {
                 server: n.id,
                 alive: n.is_up(),
-                last_applied: n.last_digest.map_or(n.last_committed, |(z, _)| z.max(n.last_committed)),
+                last_applied: n
+                    .last_digest
+                    .map_or(n.last_committed, |(z, _)| z.max(n.last_committed)),
                 digest: n.last_digest.map_or(0, |(_, d)| d),
             })
             .collect();

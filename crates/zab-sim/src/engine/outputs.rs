@@ -59,7 +59,9 @@ impl Sim {
         match output {
             Output::Send { to, msg } => {
                 let channel = msg.channel();
-                let link = self.node(id).and_then(|n| n.peers.get(&(to, channel)).copied());
+                let link = self
+                    .node(id)
+                    .and_then(|n| n.peers.get(&(to, channel)).copied());
                 match link {
                     Some(link) => self.send_on(at, link, self.side_of(link, id), Packet::Peer(msg)),
                     None => self.counters.sends_without_connection += 1,
@@ -70,9 +72,12 @@ impl Sim {
                 channel,
                 timeout,
             } => {
-                let (link, arrivals) =
-                    self.net
-                        .connect(at, Host::Server(id), Host::Server(to), LinkKind::Peer(channel));
+                let (link, arrivals) = self.net.connect(
+                    at,
+                    Host::Server(id),
+                    Host::Server(to),
+                    LinkKind::Peer(channel),
+                );
                 self.schedule_arrivals(arrivals);
                 let node = self.node(id).expect("output from a known node");
                 let local = node.local_now(at);
@@ -96,7 +101,10 @@ impl Sim {
                     self.close_end(at, link, side, Packet::Fin);
                 }
             }
-            Output::SetTimer { timer, at: local_at } => self.set_timer(at, id, timer, local_at),
+            Output::SetTimer {
+                timer,
+                at: local_at,
+            } => self.set_timer(at, id, timer, local_at),
             Output::CancelTimer { timer } => {
                 if let Some(n) = self.node_mut(id) {
                     n.timers.remove(&timer);
@@ -107,11 +115,22 @@ impl Sim {
                 let node = self.node_mut(id).expect("output from a known node");
                 let done = node.disk.submit(at, token, op);
                 let incarnation = node.incarnation;
-                self.schedule(done, Event::DiskDone { node: id, incarnation });
+                self.schedule(
+                    done,
+                    Event::DiskDone {
+                        node: id,
+                        incarnation,
+                    },
+                );
             }
             Output::ClientConnected { conn, response } => {
                 let refused = response.is_none();
-                self.send_on(at, conn.0, Side::Acceptor, Packet::ClientConnected(response));
+                self.send_on(
+                    at,
+                    conn.0,
+                    Side::Acceptor,
+                    Packet::ClientConnected(response),
+                );
                 if refused {
                     self.close_end(at, conn.0, Side::Acceptor, Packet::Fin);
                 }
@@ -121,7 +140,12 @@ impl Sim {
                 xid,
                 zxid,
                 result,
-            } => self.send_on(at, conn.0, Side::Acceptor, Packet::ClientReply { xid, zxid, result }),
+            } => self.send_on(
+                at,
+                conn.0,
+                Side::Acceptor,
+                Packet::ClientReply { xid, zxid, result },
+            ),
             Output::ClientWatch { conn, event } => {
                 self.send_on(at, conn.0, Side::Acceptor, Packet::ClientWatch(event))
             }
@@ -182,7 +206,11 @@ impl Sim {
     /// The clock changed: every pending timer's global time moves.
     pub(crate) fn reschedule_timers(&mut self, at: SimTime, id: ServerId) {
         let pending: Vec<(Timer, Millis)> = match self.node(id) {
-            Some(n) => n.timers.iter().map(|(t, (local, _))| (*t, *local)).collect(),
+            Some(n) => n
+                .timers
+                .iter()
+                .map(|(t, (local, _))| (*t, *local))
+                .collect(),
             None => return,
         };
         for (timer, local) in pending {
@@ -201,7 +229,8 @@ impl Sim {
         let Some(node) = self.node_mut(id) else {
             return;
         };
-        if node.incarnation != incarnation || node.timers.get(&timer).map(|t| t.1) != Some(generation)
+        if node.incarnation != incarnation
+            || node.timers.get(&timer).map(|t| t.1) != Some(generation)
         {
             return;
         }
@@ -267,7 +296,12 @@ impl Sim {
 
     /// Stop a server: a process crash (connections reset by the still-running kernel) or a
     /// power-off (connections silently dead). Returns a disk note when a fault struck.
-    pub(crate) fn stop_process(&mut self, at: SimTime, id: ServerId, power_off: bool) -> Option<String> {
+    pub(crate) fn stop_process(
+        &mut self,
+        at: SimTime,
+        id: ServerId,
+        power_off: bool,
+    ) -> Option<String> {
         let node = self.node_mut(id)?;
         if !power_off && !node.is_up() {
             return None;
@@ -276,7 +310,11 @@ impl Sim {
             return None;
         }
         let was_up = node.is_up();
-        node.drop_process(if power_off { NodeState::Off } else { NodeState::Crashed });
+        node.drop_process(if power_off {
+            NodeState::Off
+        } else {
+            NodeState::Crashed
+        });
         let _ = was_up;
         let note = node.disk.stop(if power_off {
             Stop::PowerOff
@@ -330,7 +368,13 @@ impl Sim {
         let until = at.plus(span).max(node.paused_until.unwrap_or(at));
         node.paused_until = Some(until);
         let incarnation = node.incarnation;
-        self.schedule(until, Event::Resume { node: id, incarnation });
+        self.schedule(
+            until,
+            Event::Resume {
+                node: id,
+                incarnation,
+            },
+        );
         true
     }
 
@@ -363,6 +407,6 @@ trait PausedUntil {
 
 impl PausedUntil for Option<SimTime> {
     fn is_none_or_after(&self, at: SimTime) -> bool {
-        self.map_or(true, |until| until > at)
+        self.is_none_or(|until| until > at)
     }
 }

@@ -43,8 +43,15 @@ fn connects_to_a_crashed_process_are_refused_at_once_but_hang_on_a_powered_off_h
         "refused: {} connects",
         refused.client_connects
     );
-    assert!(hung.client_connects <= 2 * 4, "hung: {} connects", hung.client_connects);
-    assert!(hung.counters.packets_lost > 0, "SYNs to a dead host are lost");
+    assert!(
+        hung.client_connects <= 2 * 4,
+        "hung: {} connects",
+        hung.client_connects
+    );
+    assert!(
+        hung.counters.packets_lost > 0,
+        "SYNs to a dead host are lost"
+    );
 }
 
 #[test]
@@ -71,7 +78,11 @@ fn faults_are_recorded_in_the_history_with_their_targets() {
         .collect();
     assert_eq!(
         actions,
-        vec![("power_off", vec![1]), ("restart", vec![1]), ("drift", vec![1])]
+        vec![
+            ("power_off", vec![1]),
+            ("restart", vec![1]),
+            ("drift", vec![1])
+        ]
     );
     assert!(out.history.final_states[0].alive);
 }
@@ -110,7 +121,11 @@ max_down = 2
     );
     let a = run(s.clone(), 11, Trace::new());
     let b = run(s, 11, Trace::new());
-    assert!(a.history.faults.len() > 5, "{} faults", a.history.faults.len());
+    assert!(
+        a.history.faults.len() > 5,
+        "{} faults",
+        a.history.faults.len()
+    );
     assert_eq!(a.history.faults, b.history.faults);
     assert_eq!(a.trace_hash, b.trace_hash);
 }

@@ -104,7 +104,12 @@ impl Sim {
         let Some(link) = self.net.link(link_id) else {
             return;
         };
-        let (kind, me, other, end) = (link.kind, link.host(side), link.host(side.other()), link.end(side));
+        let (kind, me, other, end) = (
+            link.kind,
+            link.host(side),
+            link.host(side.other()),
+            link.end(side),
+        );
         match me {
             Host::Client(c) => self.client_packet(at, c, link_id, side, end, packet),
             Host::Server(id) => {
@@ -204,7 +209,9 @@ impl Sim {
         let _ = local_error;
         match (l.host(side), l.host(side.other()), l.kind) {
             (Host::Server(id), Host::Server(peer), LinkKind::Peer(channel)) => {
-                let current = self.node(id).and_then(|n| n.peers.get(&(peer, channel)).copied());
+                let current = self
+                    .node(id)
+                    .and_then(|n| n.peers.get(&(peer, channel)).copied());
                 if current == Some(link) {
                     if let Some(n) = self.node_mut(id) {
                         n.peers.remove(&(peer, channel));
@@ -264,7 +271,10 @@ impl Sim {
             self.close_end(at, old, side, Packet::Fin);
             self.feed(at, id, Input::Disconnected { peer, channel });
         }
-        if self.node(id).is_some_and(|n| n.peers.get(&(peer, channel)) == Some(&link)) {
+        if self
+            .node(id)
+            .is_some_and(|n| n.peers.get(&(peer, channel)) == Some(&link))
+        {
             self.feed(
                 at,
                 id,
@@ -327,6 +337,11 @@ fn hash_packet(h: &mut crate::hash::StableHasher, packet: &Packet) {
             hash_serialize(h, result);
         }
         Packet::ClientWatch(e) => hash_serialize(h, e),
-        Packet::Syn | Packet::SynAck | Packet::Rst | Packet::Fin | Packet::ClientPing | Packet::PingReply => {}
+        Packet::Syn
+        | Packet::SynAck
+        | Packet::Rst
+        | Packet::Fin
+        | Packet::ClientPing
+        | Packet::PingReply => {}
     }
 }

@@ -15,7 +15,10 @@ fn net(latency: Dist, duplicate: f64, reorder: f64) -> Network {
 }
 
 fn ping(n: u64) -> Packet {
-    Packet::Peer(PeerMessage::Quorum(QuorumPacket::Ping { zxid: Zxid(n) }))
+    Packet::Peer(PeerMessage::Quorum(QuorumPacket::Ping {
+        zxid: Zxid(n),
+        touches: vec![],
+    }))
 }
 
 fn s(id: u64) -> Host {
@@ -71,7 +74,10 @@ fn partitioned_packets_are_retransmitted_in_order_after_heal() {
     n.partitions.split(&[vec![ServerId(1)], vec![ServerId(2)]]);
     let mut pending = first;
     pending.extend(n.send(SimTime(1001), id, Side::Initiator, ping(2)));
-    assert!(run(&mut n, pending).is_empty(), "nothing crosses a partition");
+    assert!(
+        run(&mut n, pending).is_empty(),
+        "nothing crosses a partition"
+    );
     // Still cut: no retransmission yet.
     assert!(n.retransmit(SimTime(2000), |_| true).is_empty());
     n.partitions.heal();
@@ -86,7 +92,10 @@ fn one_way_partition_blocks_only_one_direction() {
     assert!(p.is_blocked(s(1), s(2)));
     assert!(!p.is_blocked(s(2), s(1)));
     assert!(!p.is_blocked(s(2), s(3)));
-    assert!(!p.is_blocked(Host::Client(1), s(1)), "clients are never partitioned");
+    assert!(
+        !p.is_blocked(Host::Client(1), s(1)),
+        "clients are never partitioned"
+    );
 }
 
 #[test]
@@ -130,7 +139,9 @@ fn chaos_mode_can_duplicate_and_reorder_within_a_connection() {
     }
     let got = run(&mut n, pending);
     assert!(got.len() > 301, "some duplicates");
-    let in_order: Vec<Packet> = std::iter::once(Packet::Syn).chain((0..300).map(ping)).collect();
+    let in_order: Vec<Packet> = std::iter::once(Packet::Syn)
+        .chain((0..300).map(ping))
+        .collect();
     assert_ne!(got, in_order, "some reordering");
 }
 

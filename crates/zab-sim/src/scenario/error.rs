@@ -66,7 +66,10 @@ impl Locator<'_> {
                 break;
             }
             let trimmed = line.trim();
-            if let Some(name) = trimmed.strip_prefix("[[").and_then(|t| t.split("]]").next()) {
+            if let Some(name) = trimmed
+                .strip_prefix("[[")
+                .and_then(|t| t.split("]]").next())
+            {
                 let name = name.trim().to_string();
                 let index = match counts.iter_mut().find(|(n, _)| *n == name) {
                     Some((_, c)) => {
@@ -79,8 +82,7 @@ impl Locator<'_> {
                     }
                 };
                 section = format!("{name}[{index}]");
-            } else if let Some(name) = trimmed.strip_prefix('[').and_then(|t| t.split(']').next())
-            {
+            } else if let Some(name) = trimmed.strip_prefix('[').and_then(|t| t.split(']').next()) {
                 section = name.trim().to_string();
             }
             pos += line.len();

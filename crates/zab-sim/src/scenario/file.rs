@@ -406,8 +406,9 @@ impl ClusterFile {
             ));
         }
         let voter_ids: Vec<ServerId> = (1..=voters).map(ServerId).collect();
-        let observer_ids: Vec<ServerId> =
-            (voters + 1..=voters + self.observers.min(64)).map(ServerId).collect();
+        let observer_ids: Vec<ServerId> = (voters + 1..=voters + self.observers.min(64))
+            .map(ServerId)
+            .collect();
         let interval = self.start_interval.map_or(Span::ZERO, |d| d.0);
         let mut all: Vec<ServerId> = voter_ids.iter().chain(&observer_ids).copied().collect();
         all.sort();

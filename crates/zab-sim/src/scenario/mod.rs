@@ -135,7 +135,13 @@ impl Mix {
 
     pub fn weights(&self) -> [u64; 8] {
         [
-            self.read, self.write, self.cas, self.queue, self.lock, self.multi, self.exists,
+            self.read,
+            self.write,
+            self.cas,
+            self.queue,
+            self.lock,
+            self.multi,
+            self.exists,
             self.sync,
         ]
     }
@@ -197,11 +203,25 @@ pub enum FaultAction {
     /// Cut every link between different groups, both ways. Servers in no group form one more.
     Partition(Vec<Vec<Target>>),
     /// Cut links from `from` to `to` only.
-    OneWay { from: Vec<Target>, to: Vec<Target> },
+    OneWay {
+        from: Vec<Target>,
+        to: Vec<Target>,
+    },
     Heal,
-    Pause { targets: Vec<Target>, span: Span },
-    DiskFault { targets: Vec<Target>, kind: DiskFaultKind, count: u32 },
-    Drift { targets: Vec<Target>, ppm: i64, jump_ms: i64 },
+    Pause {
+        targets: Vec<Target>,
+        span: Span,
+    },
+    DiskFault {
+        targets: Vec<Target>,
+        kind: DiskFaultKind,
+        count: u32,
+    },
+    Drift {
+        targets: Vec<Target>,
+        ppm: i64,
+        jump_ms: i64,
+    },
 }
 
 impl FaultAction {

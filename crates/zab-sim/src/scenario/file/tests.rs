@@ -67,7 +67,10 @@ fn a_complete_scenario_parses() {
     assert_eq!(s.name, "t");
     assert_eq!(s.seed, 7);
     assert_eq!(s.duration, Span::from_millis(30_000));
-    assert_eq!(s.cluster.voters, vec![ServerId(1), ServerId(2), ServerId(3)]);
+    assert_eq!(
+        s.cluster.voters,
+        vec![ServerId(1), ServerId(2), ServerId(3)]
+    );
     assert_eq!(s.cluster.observers, vec![ServerId(4)]);
     assert_eq!(s.cluster.tick_ms, 200);
     assert!(s.cluster.bugs.has(Bug::AckBeforeFsync));
@@ -100,8 +103,15 @@ fn unknown_action_names_position_field_and_valid_actions() {
     assert_eq!((e.line, e.column), (7, 10), "{e}");
     assert_eq!(e.field, "fault[1].action");
     assert!(e.message.contains("crsh"), "{e}");
-    assert!(e.message.contains("power_off") && e.message.contains("disk_fault"), "{e}");
-    assert!(e.to_string().starts_with("x.toml:7:10: field `fault[1].action`:"), "{e}");
+    assert!(
+        e.message.contains("power_off") && e.message.contains("disk_fault"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("x.toml:7:10: field `fault[1].action`:"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -110,7 +120,10 @@ fn bad_duration_names_position_field_and_units() {
     let e = err(text);
     assert_eq!((e.line, e.column), (10, 6), "{e}");
     assert_eq!(e.field, "fault[2].at");
-    assert!(e.message.contains("ms") && e.message.contains("parsecs"), "{e}");
+    assert!(
+        e.message.contains("ms") && e.message.contains("parsecs"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -120,7 +133,10 @@ fn missing_node_names_position_field_and_valid_ids() {
     assert_eq!((e.line, e.column), (7, 10), "{e}");
     assert_eq!(e.field, "fault[1].target");
     assert!(e.message.contains("no server 7"), "{e}");
-    assert!(e.message.contains("1, 2, 3") && e.message.contains("leader"), "{e}");
+    assert!(
+        e.message.contains("1, 2, 3") && e.message.contains("leader"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -143,7 +159,8 @@ fn unknown_field_lists_the_valid_fields() {
 
 #[test]
 fn inline_table_fields_are_named_with_their_parent() {
-    let text = "duration = \"5s\"\n[cluster]\nvoters = 3\n[workload]\nmix = { read = 1, wrte = 2 }\n";
+    let text =
+        "duration = \"5s\"\n[cluster]\nvoters = 3\n[workload]\nmix = { read = 1, wrte = 2 }\n";
     let e = err(text);
     assert_eq!(e.line, 5, "{e}");
     assert_eq!(e.field, "workload.mix.wrte");
