@@ -391,3 +391,127 @@ fn sync_on_a_follower_answers_after_the_leader_point() {
         Some(Ok(crate::request::Response::Sync { .. }))
     ));
 }
+
+fn with_bug(bug: Bug) -> Net {
+    let mut net = Net::new(ids(1..=3), BTreeSet::new(), |c| {
+        c.bugs = BugSet::default().with(bug)
+    });
+    net.elect(3);
+    net
+}
+
+#[test]
+fn skip_truncate_bug_leaves_the_old_leaders_tail_and_replicas_diverge() {
+    let mut net = with_bug(Bug::SkipTruncate);
+    net.connect_client(3, 10).expect("session");
+    net.partition(3, &[1, 2]);
+    net.request(3, 10, 1, create("/lost", b""));
+    net.crash(3);
+    net.heal();
+    net.elect(2);
+    net.restart(3);
+    net.join(3, 2);
+    net.settle();
+    assert_eq!(synced_method(&net, 3), Some(SyncMethod::Diff));
+    assert!(!net
+        .events(3)
+        .iter()
+        .any(|e| matches!(e, ServerEvent::Truncated { .. })));
+    let digests = net.digests();
+    assert_ne!(
+        digests[1].2, digests[2].2,
+        "the tail survives on server 3 only"
+    );
+}
+
+#[test]
+fn read_uncommitted_bug_shows_a_proposal_before_its_commit() {
+    for (bug, visible) in [(None, false), (Some(Bug::ReadUncommitted), true)] {
+        let mut net = match bug {
+            Some(bug) => with_bug(bug),
+            None => three(),
+        };
+        net.connect_client(1, 10).expect("session");
+        net.connect_client(1, 11)
+            .expect("a second session, for the read");
+        // Only server 1 can make the proposal durable: no quorum, no commit.
+        net.hold_disk(2, true);
+        net.hold_disk(3, true);
+        net.request(1, 10, 1, create("/u", b"x"));
+        assert_eq!(
+            net.zab(3).last_processed(),
+            Zxid::new(Epoch(1), 2),
+            "not committed"
+        );
+        let seen = data_of(net.request(1, 11, 1, get("/u")));
+        assert_eq!(seen.is_some(), visible, "bug {bug:?}");
+    }
+}
+
+#[test]
+fn follower_expires_sessions_bug_kills_a_session_that_moved_away() {
+    for (bug, expired) in [(None, false), (Some(Bug::FollowerExpiresSessions), true)] {
+        let mut net = match bug {
+            Some(bug) => with_bug(bug),
+            None => three(),
+        };
+        let session = net.connect_client(1, 10).expect("session");
+        net.client_input(
+            1,
+            crate::peer::Input::ClientPing {
+                conn: crate::peer::ConnId(10),
+            },
+        );
+        net.client_input(
+            1,
+            crate::peer::Input::ClientDisconnected {
+                conn: crate::peer::ConnId(10),
+            },
+        );
+        let passwd = crate::zab::clients::session_password(session);
+        assert_eq!(
+            net.connect_with(2, 11, session, passwd, Zxid::ZERO),
+            Some(session)
+        );
+        for _ in 0..20 {
+            net.client_input(
+                2,
+                crate::peer::Input::ClientPing {
+                    conn: crate::peer::ConnId(11),
+                },
+            );
+            net.advance(500);
+        }
+        let closed = net
+            .events(3)
+            .iter()
+            .any(|e| matches!(e, ServerEvent::Committed { .. }))
+            && net.zab(3).last_processed() > Zxid::new(Epoch(1), 1);
+        assert_eq!(closed, expired, "bug {bug:?}");
+    }
+}
+
+#[test]
+fn follower_far_behind_the_committed_window_is_diffed_from_the_on_disk_log() {
+    let mut net = Net::new(ids(1..=3), BTreeSet::new(), |c| c.commit_log_count = 2);
+    net.elect(3);
+    net.connect_client(3, 10).expect("session");
+    net.partition(1, &[2, 3]);
+    for i in 0..6 {
+        net.request(3, 10, i + 1, create(&format!("/d{i}"), b""));
+    }
+    net.advance(2_000);
+    net.take_abandon(1);
+    net.heal();
+    let mark = net.log.len();
+    net.join(1, 3);
+    net.settle();
+    assert_eq!(synced_method(&net, 1), Some(SyncMethod::Diff));
+    let proposals = net.log[mark..]
+        .iter()
+        .filter(|r| r.server == ServerId(3))
+        .filter(|r| matches!(&r.output, Output::Send { to, msg: PeerMessage::Quorum(QuorumPacket::Proposal(_)) } if *to == ServerId(1)))
+        .count();
+    assert_eq!(proposals, 6, "every missed txn, more than the window holds");
+    assert_digests_agree(&net);
+}
