@@ -11,7 +11,10 @@
 mod partition;
 mod state;
 
-pub use state::{parent_of, result_matches, stat_matches, ZNode, ZState};
+pub use state::{
+    failed_multi_matches, parent_of, result_matches, session_gone_matches, stat_matches,
+    Prediction, ZNode, ZState,
+};
 
 use crate::lin::{Model, Operation};
 use std::collections::BTreeSet;
@@ -124,15 +127,11 @@ impl Model for ZnodeModel {
             }
         }
         let mut next = state.clone();
-        let predicted = next.tree.apply(input.session, &input.request);
+        let predicted = next.tree.predict(input.session, &input.request);
         let Some(output) = output else {
             return Some(next);
         };
-        let agrees = match (&predicted, &input.request) {
-            (Err(code), Request::Multi(_)) => state::failed_multi_matches(*code, &output.result),
-            _ => result_matches(&predicted, &output.result),
-        };
-        if !agrees {
+        if !predicted.matches(&output.result) {
             return None;
         }
         if let (true, Some(zxid), Ok(_)) = (self.zxid_order, output.zxid, &output.result) {

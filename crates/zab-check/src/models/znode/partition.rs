@@ -301,3 +301,165 @@ pub(super) fn initial_tree(ops: &[&ZOp], quiet: &BTreeSet<String>) -> ZState {
     }
     state
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zab_core::request::Acl;
+
+    fn op(id: u64, request: Request, call: u64, ret: u64, ok: Option<Response>) -> ZOp {
+        Operation {
+            id,
+            client: id,
+            input: ZInput {
+                session: SessionId(1),
+                request,
+            },
+            output: ok.map(|r| ZOutput {
+                result: Ok(r),
+                zxid: None,
+            }),
+            call,
+            ret: Some(ret),
+        }
+    }
+
+    fn create(path: &str, mode: CreateMode) -> Request {
+        Request::Create {
+            path: path.into(),
+            data: vec![],
+            acl: Acl::open_unsafe(),
+            mode,
+            ttl: None,
+            with_stat: false,
+        }
+    }
+
+    fn created(path: &str) -> Option<Response> {
+        Some(Response::Create {
+            path: path.into(),
+            stat: None,
+        })
+    }
+
+    fn set(path: &str) -> Request {
+        Request::SetData {
+            path: path.into(),
+            data: vec![1],
+            version: -1,
+        }
+    }
+
+    fn parts(ops: &[ZOp]) -> Vec<Vec<usize>> {
+        split(ops, &quiet_parents(ops))
+    }
+
+    #[test]
+    fn keys_under_a_parent_created_first_are_independent() {
+        let ops = vec![
+            op(
+                0,
+                create("/keys", CreateMode::Persistent),
+                0,
+                5,
+                created("/keys"),
+            ),
+            op(
+                1,
+                create("/keys/a", CreateMode::Persistent),
+                10,
+                12,
+                created("/keys/a"),
+            ),
+            op(
+                2,
+                create("/keys/b", CreateMode::Persistent),
+                10,
+                12,
+                created("/keys/b"),
+            ),
+            op(3, set("/keys/a"), 20, 22, None),
+            op(4, set("/keys/b"), 20, 22, None),
+        ];
+        assert_eq!(parts(&ops), vec![vec![0], vec![1, 3], vec![2, 4]]);
+        let part: Vec<&ZOp> = vec![&ops[1], &ops[3]];
+        let start = initial_tree(&part, &quiet_parents(&ops));
+        assert!(
+            start.nodes.contains_key("/keys"),
+            "the quiet parent is in place"
+        );
+    }
+
+    #[test]
+    fn parent_created_concurrently_with_a_child_is_not_quiet() {
+        let ops = vec![
+            op(
+                0,
+                create("/keys", CreateMode::Persistent),
+                0,
+                15,
+                created("/keys"),
+            ),
+            op(1, create("/keys/a", CreateMode::Persistent), 10, 12, None),
+            op(2, create("/keys/b", CreateMode::Persistent), 20, 22, None),
+        ];
+        assert_eq!(parts(&ops), vec![vec![0, 1, 2]]);
+    }
+
+    #[test]
+    fn sequential_children_share_their_parent() {
+        let ops = vec![
+            op(0, create("/q", CreateMode::Persistent), 0, 5, created("/q")),
+            op(
+                1,
+                create("/q/n-", CreateMode::PersistentSequential),
+                10,
+                12,
+                created("/q/n-0000000000"),
+            ),
+            op(
+                2,
+                create("/q/n-", CreateMode::PersistentSequential),
+                10,
+                12,
+                None,
+            ),
+            op(
+                3,
+                Request::Delete {
+                    path: "/q/n-0000000000".into(),
+                    version: -1,
+                },
+                20,
+                22,
+                None,
+            ),
+        ];
+        assert_eq!(parts(&ops), vec![vec![0, 1, 2, 3]]);
+    }
+
+    #[test]
+    fn a_session_close_joins_its_ephemerals() {
+        let mut close = op(2, Request::CloseSession, 30, 32, None);
+        close.input.session = SessionId(1);
+        let ops = vec![
+            op(
+                0,
+                create("/e1", CreateMode::Ephemeral),
+                0,
+                5,
+                created("/e1"),
+            ),
+            op(
+                1,
+                create("/e2", CreateMode::Ephemeral),
+                0,
+                5,
+                created("/e2"),
+            ),
+            close,
+            op(3, set("/other"), 0, 5, None),
+        ];
+        assert_eq!(parts(&ops), vec![vec![0, 1, 2], vec![3]]);
+    }
+}

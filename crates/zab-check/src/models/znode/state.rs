@@ -21,6 +21,8 @@ pub struct ZNode {
     pub data: Vec<u8>,
     pub acl: Vec<Acl>,
     pub version: i32,
+    /// The persisted cversion: the number of child creates (ZooKeeper's `StatPersisted`);
+    /// the sequential suffix is taken from it.
     pub cversion: i32,
     pub aversion: i32,
     /// The owning session of an ephemeral, `None` otherwise.
@@ -45,7 +47,8 @@ impl ZNode {
     pub fn stat(&self) -> Stat {
         Stat {
             version: self.version,
-            cversion: self.cversion,
+            // Clients see creates + deletes (`DataNode.copyStat`).
+            cversion: self.cversion.wrapping_mul(2).wrapping_sub(self.children),
             aversion: self.aversion,
             ephemeral_owner: self.owner.map(|s| s.0).unwrap_or(0),
             data_length: self.data.len() as i32,
@@ -114,26 +117,61 @@ impl ZState {
     /// Apply one write as the leader would prepare it and every replica apply it: the result
     /// the client gets and the change (none on error).
     pub fn apply(&mut self, session: SessionId, request: &Request) -> Result<Response, ErrorCode> {
-        if self.closed.contains(&session) {
-            return Err(ErrorCode::SessionExpired);
+        self.predict(session, request).result
+    }
+
+    /// Like `apply`, with what is needed to judge an observed outcome.
+    pub fn predict(&mut self, session: SessionId, request: &Request) -> Prediction {
+        let plain = |result| Prediction {
+            result,
+            multi_failed_at: None,
+            session_gone: false,
+        };
+        // Only create, delete, setData and check may go in a multi: anything else fails to
+        // decode, before the session is even looked at.
+        let allowed = |op: &Request| {
+            matches!(
+                op,
+                Request::Create { .. }
+                    | Request::Delete { .. }
+                    | Request::SetData { .. }
+                    | Request::Check { .. }
+            )
+        };
+        if let Request::Multi(ops) = request {
+            if !ops.iter().all(allowed) {
+                return plain(Err(ErrorCode::MarshallingError));
+            }
         }
-        match request {
-            Request::Multi(ops) => {
-                let mut scratch = self.clone();
-                let mut results = Vec::with_capacity(ops.len());
-                for op in ops {
-                    match scratch.apply_single(session, op) {
-                        Ok(response) => results.push(response),
-                        Err(code) => return Err(code),
+        // Closing a closed session again is accepted and does nothing.
+        if self.closed.contains(&session) && *request != Request::CloseSession {
+            return Prediction {
+                result: Err(ErrorCode::SessionExpired),
+                multi_failed_at: None,
+                session_gone: true,
+            };
+        }
+        let Request::Multi(ops) = request else {
+            return plain(self.apply_single(session, request));
+        };
+        let mut scratch = self.clone();
+        let mut results = Vec::with_capacity(ops.len());
+        for (index, op) in ops.iter().enumerate() {
+            match scratch.apply_single(session, op) {
+                Ok(response) => results.push(response),
+                Err(code) => {
+                    return Prediction {
+                        result: Err(code),
+                        multi_failed_at: Some(index),
+                        session_gone: false,
                     }
                 }
-                *self = scratch;
-                Ok(Response::Multi(
-                    results.into_iter().map(OpResult::Ok).collect(),
-                ))
             }
-            other => self.apply_single(session, other),
         }
+        *self = scratch;
+        plain(Ok(Response::Multi(
+            results.into_iter().map(OpResult::Ok).collect(),
+        )))
     }
 
     fn apply_single(
@@ -250,7 +288,7 @@ impl ZState {
         debug_assert!(self.nodes.contains_key(path), "removing a node that exists");
         self.nodes.remove(path);
         if let Some(parent) = parent_of(path).and_then(|p| self.nodes.get_mut(p)) {
-            parent.cversion += 1;
+            // The persisted cversion counts creates only.
             parent.children -= 1;
         }
     }
@@ -311,15 +349,61 @@ fn response_matches(predicted: &Response, observed: &Response) -> bool {
     }
 }
 
-/// A failed multi as ZooKeeper reports it: the first failing op's code at its index,
-/// other entries carry placeholder codes. Does `observed` report the failure `code`?
-pub fn failed_multi_matches(code: ErrorCode, observed: &Result<Response, ErrorCode>) -> bool {
+/// What the model predicts for one write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prediction {
+    pub result: Result<Response, ErrorCode>,
+    /// For a failed multi: the index of the op that failed.
+    pub multi_failed_at: Option<usize>,
+    /// The session was already closed.
+    pub session_gone: bool,
+}
+
+impl Prediction {
+    /// Does an observed outcome agree with this prediction?
+    pub fn matches(&self, observed: &Result<Response, ErrorCode>) -> bool {
+        match (&self.result, self.multi_failed_at) {
+            _ if self.session_gone => session_gone_matches(observed),
+            (Err(code), Some(index)) => failed_multi_matches(index, *code, observed),
+            (predicted, _) => result_matches(predicted, observed),
+        }
+    }
+}
+
+/// A closed session's request: the server no longer knows the session and answers
+/// SESSIONEXPIRED or UNKNOWNSESSION (inside a multi's results, for a multi).
+pub fn session_gone_matches(observed: &Result<Response, ErrorCode>) -> bool {
+    let gone = |c: &ErrorCode| matches!(c, ErrorCode::SessionExpired | ErrorCode::UnknownSession);
+    match observed {
+        Err(c) => gone(c),
+        Ok(Response::Multi(results)) => {
+            !results.is_empty()
+                && results
+                    .iter()
+                    .all(|r| matches!(r, OpResult::Err(c) if gone(c) || *c == ErrorCode::RuntimeInconsistency))
+        }
+        Ok(_) => false,
+    }
+}
+
+/// A failed multi as ZooKeeper reports it: the ops before the failing one "rolled back"
+/// (an OK error result), the failing one with its code, the rest RUNTIMEINCONSISTENCY — or
+/// just the failing code when the recorder kept only that.
+pub fn failed_multi_matches(
+    index: usize,
+    code: ErrorCode,
+    observed: &Result<Response, ErrorCode>,
+) -> bool {
     match observed {
         Err(c) => *c == code,
-        Ok(Response::Multi(results)) => {
-            results.iter().all(|r| matches!(r, OpResult::Err(_)))
-                && results.contains(&OpResult::Err(code))
-        }
+        Ok(Response::Multi(results)) => results.iter().enumerate().all(|(i, r)| {
+            use std::cmp::Ordering::*;
+            match i.cmp(&index) {
+                Less => *r == OpResult::RolledBack,
+                Equal => *r == OpResult::Err(code),
+                Greater => *r == OpResult::Err(ErrorCode::RuntimeInconsistency),
+            }
+        }),
         Ok(_) => false,
     }
 }
