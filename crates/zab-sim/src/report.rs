@@ -69,7 +69,9 @@ pub fn judge(scenario: &Scenario, history: &History) -> (Vec<Violation>, Vec<Str
             }));
         }
         Err(e) => {
-            checks.push(format!("zab-check could not read the history ({e}); built-in checks only"));
+            checks.push(format!(
+                "zab-check could not read the history ({e}); built-in checks only"
+            ));
             violations.extend(verdict::check(history));
         }
     }
@@ -192,7 +194,11 @@ impl Summary {
             rate
         );
         let _ = writeln!(s, "trace hash: {}", self.trace_hash);
-        let _ = writeln!(s, "checks ({} acknowledged writes):", self.ops.writes_acknowledged);
+        let _ = writeln!(
+            s,
+            "checks ({} acknowledged writes):",
+            self.ops.writes_acknowledged
+        );
         for c in &self.checks {
             let _ = writeln!(s, "  {c}");
         }

@@ -19,7 +19,7 @@ const EXIT_BAD_INPUT: u8 = 2;
 const PROGRESS_MIN_SIM_SECS: u64 = 60;
 
 fn execute(scenario: &Scenario, seed: u64, trace: Trace) -> (RunOutput, Summary) {
-    let sim = Sim::new(scenario.clone(), seed, trace);
+    let sim: Sim = Sim::new(scenario.clone(), seed, trace);
     let end_ms = (scenario.duration.0 + scenario.quiet.0) / 1000;
     let bar =
         (std::io::stderr().is_terminal() && end_ms >= PROGRESS_MIN_SIM_SECS * 1000).then(|| {
