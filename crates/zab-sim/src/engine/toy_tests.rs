@@ -116,7 +116,7 @@ impl Process for Toy {
                         record: vec![7; 10],
                     },
                 });
-                if self.n % 3 == 0 {
+                if self.n.is_multiple_of(3) {
                     self.token += 1;
                     self.out.push_back(Output::Persist {
                         token: PersistToken(self.token),
