@@ -287,7 +287,15 @@ impl Disk {
                         self.log[at] ^= 0x5a;
                         format!("flipped a byte of the record for {}", r.zxid)
                     }
-                    None => "no durable record to corrupt".to_string(),
+                    // No log to hit: the newest snapshot fails its checksum instead.
+                    None => match self.snapshots.last_mut() {
+                        Some((zxid, bytes)) if !bytes.is_empty() => {
+                            let at = bytes.len() / 2;
+                            bytes[at] ^= 0x5a;
+                            format!("flipped a byte of snapshot {zxid}")
+                        }
+                        _ => "no durable record or snapshot to corrupt".to_string(),
+                    },
                 }
             }
         }
@@ -431,6 +439,24 @@ mod tests {
         d.stop(Stop::PowerOff);
         assert_ne!(d.recovered().log, b"aaaaaaaa");
         assert_eq!(d.recovered().log.len(), 8);
+    }
+
+    #[test]
+    fn corrupt_entry_hits_the_newest_snapshot_when_the_log_is_empty() {
+        let mut d = disk(false);
+        d.submit(
+            SimTime(0),
+            PersistToken(1),
+            PersistOp::Snapshot {
+                zxid: Zxid::new(Epoch(1), 9),
+                bytes: vec![1, 2, 3, 4],
+            },
+        );
+        d.complete();
+        let note = d.inject(DiskFaultKind::CorruptEntry, 1);
+        assert!(note.contains("snapshot"), "{note}");
+        d.stop(Stop::PowerOff);
+        assert_ne!(d.recovered().snapshots[0].1, vec![1, 2, 3, 4]);
     }
 
     #[test]

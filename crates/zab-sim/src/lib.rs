@@ -29,6 +29,13 @@ pub mod engine;
 pub mod report;
 pub mod verdict;
 
-pub use engine::{run, RunOutput, Sim};
+pub use engine::{run, Process, RunOutput, Sim};
+
+/// Parse scenario text and run it with `seed` (hash-only trace): the one-call harness for
+/// protocol tests that want a whole simulated ensemble.
+pub fn run_text(text: &str, seed: u64) -> Result<RunOutput, ScenarioError> {
+    let scenario = scenario::parse("<inline>", "inline", text)?;
+    Ok(run(scenario, seed, trace::Trace::new()))
+}
 pub use scenario::{Scenario, ScenarioError};
 pub use time::{SimTime, Span};

@@ -34,14 +34,49 @@ pub struct Summary {
     pub events: u64,
     pub sim_time_ms: u64,
     pub counters: serde_json::Value,
-    /// Names of the violations found (empty = pass).
+    /// The violations found (empty = pass).
     pub violations: Vec<Violation>,
+    /// Each checked property and its status.
+    #[serde(default)]
+    pub checks: Vec<String>,
     pub expected: String,
     /// Did the run conclude what `[expect]` says?
     pub as_expected: bool,
     /// Filled in by the command line (the engine never reads a clock).
     #[serde(default)]
     pub wall_ms: u64,
+}
+
+/// Everything the run is judged on: `zab-check`'s properties (or, if it cannot read the
+/// history, the built-in checks), plus the scenario's own expectations.
+pub fn judge(scenario: &Scenario, history: &History) -> (Vec<Violation>, Vec<String>) {
+    let mut violations = Vec::new();
+    let mut checks = Vec::new();
+    match zab_check::check_history(history, &zab_check::CheckOptions::default()) {
+        Ok(report) => {
+            for r in &report.results {
+                let status = match &r.status {
+                    zab_check::Status::Holds => "holds".to_string(),
+                    zab_check::Status::Violated => "VIOLATED".to_string(),
+                    zab_check::Status::Unknown { reason } => format!("unknown ({reason})"),
+                    zab_check::Status::Skipped { reason } => format!("skipped ({reason})"),
+                };
+                checks.push(format!("{}: {status}", r.property));
+            }
+            violations.extend(report.violations.iter().map(|v| Violation {
+                name: v.property.name().to_string(),
+                detail: v.to_string(),
+            }));
+        }
+        Err(e) => {
+            checks.push(format!(
+                "zab-check could not read the history ({e}); built-in checks only"
+            ));
+            violations.extend(verdict::check(history));
+        }
+    }
+    violations.extend(verdict::expectations(scenario, history));
+    (violations, checks)
 }
 
 /// Count outcomes.
@@ -69,6 +104,7 @@ pub fn summarize(
     seed: u64,
     out: &RunOutput,
     violations: Vec<Violation>,
+    checks: Vec<String>,
 ) -> Summary {
     let leaders = verdict::leaders_by_epoch(&out.history)
         .into_iter()
@@ -107,6 +143,7 @@ pub fn summarize(
         sim_time_ms: out.sim_time.as_millis(),
         counters: serde_json::to_value(&out.counters).unwrap_or(serde_json::Value::Null),
         violations,
+        checks,
         expected: scenario.expect.to_string(),
         as_expected,
         wall_ms: 0,
@@ -157,12 +194,26 @@ impl Summary {
             rate
         );
         let _ = writeln!(s, "trace hash: {}", self.trace_hash);
+        let _ = writeln!(
+            s,
+            "checks ({} acknowledged writes):",
+            self.ops.writes_acknowledged
+        );
+        for c in &self.checks {
+            let _ = writeln!(s, "  {c}");
+        }
         if self.violations.is_empty() {
-            let _ = writeln!(
-                s,
-                "checks: one leader per epoch; agreement; no acknowledged write lost ({} acknowledged writes checked): all hold",
-                self.ops.writes_acknowledged
-            );
+            let lost = self
+                .checks
+                .iter()
+                .any(|c| c.starts_with("no-acked-write-lost: holds"));
+            if lost {
+                let _ = writeln!(
+                    s,
+                    "no acknowledged write was lost ({} checked)",
+                    self.ops.writes_acknowledged
+                );
+            }
         } else {
             let _ = writeln!(s, "violations:");
             for v in &self.violations {

@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 use zab_sim::engine::Sim;
-use zab_sim::report::{summarize, Report, Summary};
+use zab_sim::report::{judge, summarize, Report, Summary};
 use zab_sim::scenario::{self, Scenario};
 use zab_sim::trace::{format_hash, Trace};
-use zab_sim::verdict;
 use zab_sim::RunOutput;
 
 /// Exit code when the scenario file or a report cannot be used.
@@ -20,7 +19,7 @@ const EXIT_BAD_INPUT: u8 = 2;
 const PROGRESS_MIN_SIM_SECS: u64 = 60;
 
 fn execute(scenario: &Scenario, seed: u64, trace: Trace) -> (RunOutput, Summary) {
-    let sim = Sim::new(scenario.clone(), seed, trace);
+    let sim: Sim = Sim::new(scenario.clone(), seed, trace);
     let end_ms = (scenario.duration.0 + scenario.quiet.0) / 1000;
     let bar =
         (std::io::stderr().is_terminal() && end_ms >= PROGRESS_MIN_SIM_SECS * 1000).then(|| {
@@ -43,9 +42,8 @@ fn execute(scenario: &Scenario, seed: u64, trace: Trace) -> (RunOutput, Summary)
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let mut violations = verdict::check(&out.history);
-    violations.extend(verdict::expectations(scenario, &out.history));
-    let mut summary = summarize(scenario, seed, &out, violations);
+    let (violations, checks) = judge(scenario, &out.history);
+    let mut summary = summarize(scenario, seed, &out, violations, checks);
     summary.wall_ms = wall.as_millis() as u64;
     (out, summary)
 }

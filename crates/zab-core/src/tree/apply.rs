@@ -11,6 +11,9 @@ use std::collections::BTreeSet;
 
 /// What applying one transaction did: the answer for the client that asked (if it is
 /// connected here) and the watch notifications to deliver, in firing order.
+///
+/// A multi answers `Ok(Response::Multi(results))` whether or not it failed, as ZooKeeper's
+/// reply header carries err 0 for a multi; the `OpResult::Err` among the results says why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
     pub result: Result<Response, ErrorCode>,
@@ -219,6 +222,14 @@ impl DataTree {
         zxid: Zxid,
         out: &mut Vec<(ConnId, WatchEvent)>,
     ) -> Result<(), ErrorCode> {
+        if path == path::ROOT {
+            // Only a corrupt log could ask this; the tree keeps its root.
+            return Err(ErrorCode::BadArguments);
+        }
+        if self.nodes.get(path).is_some_and(|n| !n.children.is_empty()) {
+            // Prepare never lets this through; ZooKeeper would orphan the children, we refuse.
+            return Err(ErrorCode::NotEmpty);
+        }
         let parent = path::parent(path).ok_or(ErrorCode::NoNode)?.to_string();
         let name = path::name(path).to_string();
         let parent_acl = self

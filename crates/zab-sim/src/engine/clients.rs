@@ -1,12 +1,12 @@
 //! Glue between the simulated clients and the network: carrying out their actions and handing
 //! them what arrives on their connection.
 
-use super::{Event, Sim};
+use super::{Event, Process, Sim};
 use crate::client::ClientAction;
 use crate::net::{EndState, Host, LinkId, LinkKind, Packet, Side};
 use crate::time::SimTime;
 
-impl Sim {
+impl<P: Process> Sim<P> {
     fn client_index(&self, id: u64) -> Option<usize> {
         let i = (id as usize).checked_sub(1)?;
         (i < self.clients.len()).then_some(i)

@@ -1,7 +1,7 @@
 //! Faults: the scenario's timeline, the random nemesis, and recovery at the end of the run.
 //! Every applied fault is recorded in the history (and the trace) with the servers it hit.
 
-use super::{Event, Sim};
+use super::{Event, Process, Sim};
 use crate::prng::Prng;
 use crate::scenario::{DiskFaultKind, FaultAction, NemesisSpec, Target};
 use crate::time::{SimTime, Span};
@@ -27,7 +27,7 @@ pub(crate) fn next_nemesis_delay(spec: &NemesisSpec, prng: &mut Prng) -> Option<
     Some(Span((-(1.0 - prng.unit()).ln() * mean_us) as u64 + 1))
 }
 
-impl Sim {
+impl<P: Process> Sim<P> {
     fn record_fault(&mut self, at: SimTime, action: &str, targets: Vec<ServerId>, detail: String) {
         self.trace.record(
             at,

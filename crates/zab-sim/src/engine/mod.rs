@@ -22,6 +22,9 @@ mod wire;
 
 pub use node::NodeState;
 
+#[cfg(test)]
+mod toy_tests;
+
 use crate::client::Client;
 use crate::clock::NodeClock;
 use crate::disk::Disk;
@@ -34,8 +37,8 @@ use crate::time::SimTime;
 use crate::trace::Trace;
 use node::Node;
 use zab_check::history::{FinalState, History, HISTORY_FORMAT_VERSION};
-use zab_core::ids::ServerId;
-use zab_core::peer::{Output, Timer};
+use zab_core::ids::{Millis, ServerId};
+use zab_core::peer::{Input, Output, Peer, Recovered, Timer};
 use zab_core::Config;
 
 /// Bound on pending events: far above any healthy run (a few per in-flight message/timer).
@@ -119,11 +122,34 @@ pub(crate) struct ClientSlot {
     pub wake_generation: u64,
 }
 
+/// What the engine runs on each server: `zab_core::Peer` in every real run; a toy actor in the
+/// engine's own tests.
+pub trait Process {
+    /// Start from what the disk holds.
+    fn start(config: Config, recovered: Recovered, now: Millis, seed: u64) -> Self;
+    fn handle(&mut self, now: Millis, input: Input);
+    fn poll_output(&mut self) -> Option<Output>;
+}
+
+impl Process for Peer {
+    fn start(config: Config, recovered: Recovered, now: Millis, seed: u64) -> Peer {
+        Peer::new(config, recovered, now, seed)
+    }
+
+    fn handle(&mut self, now: Millis, input: Input) {
+        Peer::handle(self, now, input)
+    }
+
+    fn poll_output(&mut self) -> Option<Output> {
+        Peer::poll_output(self)
+    }
+}
+
 /// A simulation in progress.
-pub struct Sim {
+pub struct Sim<P: Process = Peer> {
     pub(crate) scenario: Scenario,
     pub(crate) queue: EventQueue<Event>,
-    pub(crate) nodes: Vec<Node>,
+    pub(crate) nodes: Vec<Node<P>>,
     pub(crate) net: Network,
     pub(crate) clients: Vec<ClientSlot>,
     pub(crate) trace: Trace,
@@ -135,9 +161,9 @@ pub struct Sim {
     scratch: Vec<Output>,
 }
 
-impl Sim {
+impl<P: Process> Sim<P> {
     /// Build the world for `scenario` with `seed`. Nothing runs until [`Sim::run`].
-    pub fn new(scenario: Scenario, seed: u64, trace: Trace) -> Sim {
+    pub fn new(scenario: Scenario, seed: u64, trace: Trace) -> Sim<P> {
         let root = Prng::root(seed);
         let mut queue = EventQueue::new(QUEUE_MAX);
         let voters = scenario.cluster.voters.iter().copied().collect();
@@ -226,12 +252,12 @@ impl Sim {
         self.queue.now()
     }
 
-    pub(crate) fn node(&self, id: ServerId) -> Option<&Node> {
+    pub(crate) fn node(&self, id: ServerId) -> Option<&Node<P>> {
         let i = (id.0 as usize).checked_sub(1)?;
         self.nodes.get(i)
     }
 
-    pub(crate) fn node_mut(&mut self, id: ServerId) -> Option<&mut Node> {
+    pub(crate) fn node_mut(&mut self, id: ServerId) -> Option<&mut Node<P>> {
         let i = (id.0 as usize).checked_sub(1)?;
         self.nodes.get_mut(i)
     }
@@ -367,7 +393,7 @@ pub(crate) fn hash_u64s(h: &mut StableHasher, values: &[u64]) {
 
 /// Run a scenario to the end without progress reporting.
 pub fn run(scenario: Scenario, seed: u64, trace: Trace) -> RunOutput {
-    Sim::new(scenario, seed, trace).run(|_| {})
+    Sim::<Peer>::new(scenario, seed, trace).run(|_| {})
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! One simulated server: its process (a `Peer`, or none while down), its machine (power, clock,
+//! One simulated server: its process (a `Peer` or another [`super::Process`], none while down), its machine (power, clock,
 //! disk) and the bookkeeping the driver needs — pending timers in the node's own clock, inputs
 //! deferred while paused, and its current connection per (peer, channel).
 
@@ -9,7 +9,7 @@ use crate::prng::Prng;
 use crate::time::SimTime;
 use std::collections::{BTreeMap, VecDeque};
 use zab_core::ids::{Epoch, Millis, ServerId, Zxid};
-use zab_core::peer::{Channel, Input, Peer, Role, Timer};
+use zab_core::peer::{Channel, Input, Role, Timer};
 use zab_core::Config;
 
 /// Process and machine state.
@@ -35,10 +35,10 @@ impl NodeState {
 }
 
 /// One server.
-pub struct Node {
+pub struct Node<P> {
     pub id: ServerId,
     pub config: Config,
-    pub peer: Option<Peer>,
+    pub peer: Option<P>,
     pub state: NodeState,
     /// Bumped at every stop; events of an older incarnation are ignored.
     pub incarnation: u32,
@@ -59,8 +59,8 @@ pub struct Node {
     pub established_epoch: Option<Epoch>,
 }
 
-impl Node {
-    pub fn new(config: Config, clock: NodeClock, disk: Disk, prng: Prng) -> Node {
+impl<P> Node<P> {
+    pub fn new(config: Config, clock: NodeClock, disk: Disk, prng: Prng) -> Node<P> {
         Node {
             id: config.me,
             config,

@@ -3,16 +3,16 @@
 //! pause), since each of those is about which peer receives inputs.
 
 use super::node::NodeState;
-use super::{hash_u64s, Event, Sim};
+use super::{hash_u64s, Event, Process, Sim};
 use crate::disk::Stop;
 use crate::hash::hash_serialize;
 use crate::net::{EndState, Host, LinkKind, Packet, Side};
 use crate::time::{SimTime, Span};
 use zab_check::history::ServerRecord;
 use zab_core::ids::{Millis, ServerId};
-use zab_core::peer::{Input, Output, Peer, Role, ServerEvent, Timer};
+use zab_core::peer::{Input, Output, Role, ServerEvent, Timer};
 
-impl Sim {
+impl<P: Process> Sim<P> {
     /// Deliver one input to a node's process (or defer it while paused, or drop it while
     /// down), then carry out everything the peer asked for.
     pub(crate) fn feed(&mut self, at: SimTime, id: ServerId, input: Input) {
@@ -288,7 +288,7 @@ impl Sim {
         let recovered = node.disk.recovered();
         let local = node.local_now(at);
         let seed = node.prng.next_u64();
-        node.peer = Some(Peer::new(node.config.clone(), recovered, local, seed));
+        node.peer = Some(P::start(node.config.clone(), recovered, local, seed));
         node.state = NodeState::Up;
         node.role = Role::Looking;
         self.drain(at, id);

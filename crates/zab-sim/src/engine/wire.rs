@@ -2,14 +2,14 @@
 //! whether the machine is on, the process alive, the path cut, the connection still open.
 
 use super::node::NodeState;
-use super::Sim;
+use super::{Process, Sim};
 use crate::hash::hash_serialize;
 use crate::net::{Arrival, EndState, Host, LinkId, LinkKind, Packet, Side};
 use crate::time::SimTime;
 use zab_core::ids::ServerId;
 use zab_core::peer::{Channel, ConnId, Input};
 
-impl Sim {
+impl<P: Process> Sim<P> {
     pub(crate) fn side_of(&self, link: LinkId, id: ServerId) -> Side {
         self.net
             .link(link)
