@@ -6,6 +6,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod run;
+
 #[derive(Parser)]
 #[command(
     name = "zabsim",
@@ -47,9 +49,13 @@ fn not_yet(what: &str) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { .. } => not_yet("run"),
+        Command::Run {
+            scenario,
+            seed,
+            trace,
+        } => run::run(&scenario, seed, trace.as_deref()),
         Command::Sweep { .. } => not_yet("sweep"),
-        Command::Replay { .. } => not_yet("replay"),
+        Command::Replay { report } => run::replay(&report),
         Command::Shrink { .. } => not_yet("shrink"),
         Command::Check(args) => check::run(args),
         Command::Serve { .. } => not_yet("serve"),

@@ -60,8 +60,12 @@ impl SessionTracker {
     }
 
     /// A new session with an already negotiated timeout: the next id, tracked from `now`.
+    /// Ids still tracked (learned from the tree) are skipped rather than reused.
     pub fn create_session(&mut self, timeout_ms: i32, now: Millis) -> SessionId {
-        let id = self.next_id;
+        let mut id = self.next_id;
+        while self.sessions.contains_key(&id) || id.0 == CONTAINER_OWNER {
+            id = SessionId(id.0.wrapping_add(1));
+        }
         self.next_id = SessionId(id.0.wrapping_add(1));
         let added = self.track_session(id, timeout_ms, now);
         debug_assert!(added, "fresh session ids are unused");

@@ -97,3 +97,13 @@ fn tracking_a_known_session_restarts_its_clock() {
     assert_eq!(t.expire(Millis(16_000)), vec![SessionId(9)]);
     assert_eq!(t.timeout_of(SessionId(9)), Some(4000));
 }
+
+#[test]
+fn new_ids_skip_sessions_already_tracked() {
+    let now = Millis(5000);
+    let mut t = SessionTracker::new(&config(), now);
+    let first = SessionId::initial(ServerId(1), now);
+    assert!(t.track_session(first, 4000, now));
+    let fresh = t.create_session(4000, now);
+    assert_eq!(fresh.0, first.0 + 1);
+}

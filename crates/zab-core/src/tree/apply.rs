@@ -11,6 +11,9 @@ use std::collections::BTreeSet;
 
 /// What applying one transaction did: the answer for the client that asked (if it is
 /// connected here) and the watch notifications to deliver, in firing order.
+///
+/// A multi answers `Ok(Response::Multi(results))` whether or not it failed, as ZooKeeper's
+/// reply header carries err 0 for a multi; the `OpResult::Err` among the results says why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
     pub result: Result<Response, ErrorCode>,

@@ -10,6 +10,7 @@
 
 pub mod acl;
 mod apply;
+mod containers;
 mod digest;
 pub mod node;
 mod overlay;
@@ -284,3 +285,5 @@ impl DataTree {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+use tests::fixture as tests_support;

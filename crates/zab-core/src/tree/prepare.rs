@@ -119,6 +119,58 @@ impl Preparer {
         }
     }
 
+    /// deleteContainer, as the leader's container manager posts it (session 0, no ACL or
+    /// session check): NOTEMPTY if the node has children, BADVERSION if it is an ephemeral.
+    /// A candidate list comes from [`DataTree::container_candidates`].
+    pub fn prepare_delete_container(
+        &mut self,
+        tree: &DataTree,
+        path: &str,
+        zxid: Zxid,
+        time: Millis,
+    ) -> Txn {
+        let body = match self.delete_container(tree, path, zxid) {
+            Ok(body) => body,
+            Err(code) => TxnBody::Error { code },
+        };
+        Txn {
+            header: TxnHeader {
+                session: SessionId(0),
+                cxid: 0,
+                zxid,
+                time,
+            },
+            body,
+        }
+    }
+
+    fn delete_container(
+        &mut self,
+        tree: &DataTree,
+        p: &str,
+        zxid: Zxid,
+    ) -> Result<TxnBody, ErrorCode> {
+        if p.contains('\0') || path::is_special(p) {
+            return Err(ErrorCode::BadArguments);
+        }
+        let parent = path::parent(p).ok_or(ErrorCode::BadArguments)?;
+        let node = self.record(tree, p)?;
+        if node.child_count > 0 {
+            return Err(ErrorCode::NotEmpty);
+        }
+        if matches!(node.kind, NodeKind::Ephemeral { .. }) {
+            return Err(ErrorCode::BadVersion);
+        }
+        let mut parent_rec = self.record(tree, parent)?;
+        parent_rec.child_count -= 1;
+        parent_rec.stat.pzxid = zxid;
+        self.overlay.add(zxid, parent, Some(parent_rec));
+        self.overlay.add(zxid, p, None);
+        Ok(TxnBody::Delete {
+            path: p.to_string(),
+        })
+    }
+
     /// Forget the records of changes at or below `zxid`: the tree has them now.
     pub fn committed(&mut self, zxid: Zxid) {
         self.overlay.committed(zxid);
@@ -388,14 +440,13 @@ impl Preparer {
     }
 }
 
-/// `checkAndIncVersion`: -1 matches any version; the next version skips -1 (ZOOKEEPER-4743),
-/// wrapping from `i32::MAX` like Java.
+/// `checkAndIncVersion` as in 3.8: -1 matches any version; the next version wraps from
+/// `i32::MAX` like Java's int, and may land on -1 (3.9 skips it, ZOOKEEPER-4743; 3.8 does not).
 fn check_and_increment(current: i32, expected: i32) -> Result<i32, ErrorCode> {
     if expected != -1 && expected != current {
         return Err(ErrorCode::BadVersion);
     }
-    let next = current.wrapping_add(1);
-    Ok(if next == -1 { 0 } else { next })
+    Ok(current.wrapping_add(1))
 }
 
 #[cfg(test)]
@@ -403,11 +454,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn version_check_matches_any_with_minus_one_and_skips_minus_one() {
+    fn version_check_matches_any_with_minus_one_and_wraps_like_java() {
         assert_eq!(check_and_increment(3, -1), Ok(4));
         assert_eq!(check_and_increment(3, 3), Ok(4));
         assert_eq!(check_and_increment(3, 2), Err(ErrorCode::BadVersion));
         assert_eq!(check_and_increment(i32::MAX, -1), Ok(i32::MIN));
-        assert_eq!(check_and_increment(-2, -1), Ok(0));
+        assert_eq!(check_and_increment(-2, -1), Ok(-1));
     }
 }

@@ -6,6 +6,11 @@
 //! a persistent one, a persistent-recursive one. Triggering a path fires every watcher that has
 //! an entry on the path itself (removing its one-shot mode) and every watcher with a recursive
 //! entry on an ancestor. A watcher fires at most once per trigger whatever its modes.
+//!
+//! This is the 3.9 `WatchManager` (with `WatchStats`). 3.8 kept a single mode per (connection,
+//! path), so a later one-shot watch replaced a persistent one, and its `containsWatcher`
+//! answered for any connection watching the path; we keep the corrected behaviour, which the
+//! `Persistent`/`PersistentRecursive` watcher types of removeWatches/checkWatches need.
 
 use crate::peer::ConnId;
 use std::collections::{BTreeMap, BTreeSet};

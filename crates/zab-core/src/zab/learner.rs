@@ -547,6 +547,11 @@ impl Learner {
 
     /// `FollowerZooKeeperServer.commit`: the COMMIT must be for the oldest pending proposal.
     fn commit_zxid(&mut self, r: &mut Replica, zxid: Zxid) -> Step {
+        let pending = self.pending_txns.iter().any(|t| t.zxid() == zxid);
+        if !pending && zxid <= r.db.last_processed() {
+            // A COMMIT for something already applied (a duplicated packet): nothing to do.
+            return Ok(());
+        }
         let index = match self.pending_txns.front() {
             None => return Ok(()), // "Committing without seeing txn"
             Some(t) if t.zxid() == zxid => 0,

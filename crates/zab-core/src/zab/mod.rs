@@ -127,6 +127,7 @@ impl Zab {
 
     pub fn start_leading(&mut self, now: Millis) {
         self.stop(now);
+        self.abandon = None;
         self.replica.now = now;
         let (leader, step) = Leader::start(&mut self.replica);
         self.role = ZabRole::Leading(Box::new(leader));
@@ -143,6 +144,7 @@ impl Zab {
 
     fn start_learning(&mut self, now: Millis, leader: ServerId, observer: bool) {
         self.stop(now);
+        self.abandon = None;
         self.replica.now = now;
         let learner = Learner::start(&mut self.replica, leader, observer);
         self.role = ZabRole::Learning(Box::new(learner));

@@ -2,7 +2,7 @@
 
 mod acls;
 mod errors;
-mod fixture;
+pub(super) mod fixture;
 mod multi;
 mod ops;
 mod sessions;

@@ -68,3 +68,25 @@ fn closing_an_unknown_session_is_harmless() {
     assert_eq!(f.ok(&Request::CloseSession), Response::Empty);
     assert_eq!(f.tree.digest(), digest);
 }
+
+#[test]
+fn parent_of_in_flight_closed_ephemerals_still_counts_them_as_children() {
+    // ZooKeeper's closeSession moves the parents' pzxid in the outstanding records but leaves
+    // their child counts: a delete of the parent prepared meanwhile is NOTEMPTY.
+    let mut f = Fixture::new();
+    f.ok(&create("/p", b""));
+    f.ok(&create_mode("/p/e", b"", CreateMode::Ephemeral));
+    let close = f.prepare(&Request::CloseSession);
+    f.session = S2;
+    let del = f.prepare(&delete("/p", -1));
+    assert_eq!(
+        del.body,
+        TxnBody::Error {
+            code: crate::error::ErrorCode::NotEmpty
+        }
+    );
+    f.commit(&close);
+    f.commit(&del);
+    // Once applied, the parent is empty and can go.
+    f.ok(&delete("/p", -1));
+}

@@ -310,9 +310,15 @@ impl Net {
 
     /// Scripted election: `leader` leads, every other live server follows or observes it.
     pub fn elect(&mut self, leader: u64) {
+        let ids: Vec<u64> = self.nodes.keys().map(|s| s.0).collect();
+        self.elect_in_order(leader, &ids);
+    }
+
+    /// As `elect`, the others joining in the order given.
+    pub fn elect_in_order(&mut self, leader: u64, order: &[u64]) {
         let now = self.now;
         let leader_id = ServerId(leader);
-        let ids: Vec<ServerId> = self.nodes.keys().copied().collect();
+        let ids: Vec<ServerId> = order.iter().copied().map(ServerId).collect();
         if let Some(zab) = self.nodes.get_mut(&leader_id).and_then(|n| n.zab.as_mut()) {
             zab.start_leading(now);
         }
