@@ -12,6 +12,7 @@ pub mod acl;
 mod apply;
 mod containers;
 mod digest;
+mod invariants;
 pub mod node;
 mod overlay;
 pub mod path;
