@@ -18,6 +18,7 @@ pub mod txn;
 // The protocol.
 pub mod election;
 pub mod peer;
+pub mod quorum;
 pub mod zab;
 
 pub use bugs::{Bug, BugSet};
