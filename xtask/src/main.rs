@@ -15,10 +15,10 @@ fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let ok = match task.as_str() {
         "ci" => run("bash", &[".ci/run"]),
-        "bench" => {
-            eprintln!("xtask bench: no benchmarks yet");
-            false
-        }
+        "bench" => run(
+            "cargo",
+            &["bench", "--package", "zab-sim", "--bench", "throughput"],
+        ),
         _ => {
             eprintln!("usage: cargo xtask <ci|bench>");
             false

@@ -12,8 +12,13 @@ pub mod ids;
 pub mod error;
 pub mod request;
 
-// Replicated state: transactions.
+// Replicated state: transactions, the znode tree, sessions.
+pub mod session;
+pub mod tree;
 pub mod txn;
+
+// Durable formats: log records and snapshots.
+pub mod persist;
 
 // The protocol.
 pub mod election;

@@ -463,6 +463,9 @@ pub enum Response {
 pub enum OpResult {
     Ok(Response),
     Err(ErrorCode),
+    /// An op of a failed multi that would have succeeded: ZooKeeper sends it as an
+    /// `ErrorResult` with code 0 (OK), which `ErrorCode` cannot express.
+    RolledBack,
 }
 
 /// What a client sends when it (re)connects: `ConnectRequest`.

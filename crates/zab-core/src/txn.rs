@@ -34,13 +34,16 @@ pub enum NodeKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TxnBody {
     /// `path` is final (sequential suffix already appended). `parent_cversion` is the parent's
-    /// cversion after this create, as ZooKeeper records it in `CreateTxn`.
+    /// persisted cversion (its count of child creates) after this create, as ZooKeeper records
+    /// it in `CreateTxn`. `with_stat` is create2/createContainer/createTTL (ZooKeeper tells them
+    /// apart by the txn header's type): the reply then carries the new node's Stat.
     Create {
         path: String,
         data: Vec<u8>,
         acl: Vec<Acl>,
         kind: NodeKind,
         parent_cversion: i32,
+        with_stat: bool,
     },
     Delete {
         path: String,
@@ -57,12 +60,15 @@ pub enum TxnBody {
         acl: Vec<Acl>,
         version: i32,
     },
+    /// Changes nothing; `version` is the checked version + 1, as `CheckVersionTxn` records it.
     Check {
         path: String,
         version: i32,
     },
-    /// All-or-nothing; a failed multi is logged as a `Multi` of `Error` bodies (the first
-    /// failing op's code, RUNTIMEINCONSISTENCY for the others), as ZooKeeper does.
+    /// All-or-nothing. A failed multi is logged as ZooKeeper logs it: the ops prepared before
+    /// the failure as their txns, the failing op as `Error` with its code, every later op as
+    /// `Error { RUNTIMEINCONSISTENCY }`; applying it changes nothing (the earlier ops report
+    /// `OpResult::RolledBack`).
     Multi(Vec<TxnBody>),
     CreateSession {
         timeout_ms: i32,

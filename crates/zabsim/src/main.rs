@@ -1,8 +1,12 @@
 //! zabsim's command line. Each subcommand is a thin layer over a library crate.
 
+mod check;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod run;
 
 #[derive(Parser)]
 #[command(
@@ -31,8 +35,8 @@ enum Command {
     Replay { report: PathBuf },
     /// Shrink a failing run to a smaller one that still fails.
     Shrink { report: PathBuf },
-    /// Check a history file.
-    Check { history: PathBuf },
+    /// Check a history file: ours (JSON), a Jepsen register log or a Porcupine kv log.
+    Check(check::CheckArgs),
     /// Serve real ZooKeeper clients from a zoo.cfg.
     Serve { config: PathBuf },
 }
@@ -45,11 +49,15 @@ fn not_yet(what: &str) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { .. } => not_yet("run"),
+        Command::Run {
+            scenario,
+            seed,
+            trace,
+        } => run::run(&scenario, seed, trace.as_deref()),
         Command::Sweep { .. } => not_yet("sweep"),
-        Command::Replay { .. } => not_yet("replay"),
+        Command::Replay { report } => run::replay(&report),
         Command::Shrink { .. } => not_yet("shrink"),
-        Command::Check { .. } => not_yet("check"),
+        Command::Check(args) => check::run(args),
         Command::Serve { .. } => not_yet("serve"),
     }
 }

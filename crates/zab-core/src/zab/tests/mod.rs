@@ -1,0 +1,5 @@
+//! Hand-driven ensembles: a small in-test router with an in-memory disk model that keeps
+//! unsynced bytes apart from durable ones, so a crash loses exactly what was never fsynced.
+
+mod harness;
+mod scenarios;

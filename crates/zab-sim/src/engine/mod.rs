@@ -1,0 +1,400 @@
+//! The engine: one thread, one event queue, one PRNG per run with named sub-streams.
+//!
+//! Driver contract with the peer (what the election and ZAB code can rely on):
+//! - A node has at most one connection per (peer, channel). When a newer one is established
+//!   (accepted, or our connect completed) the older is closed first: `Disconnected` is
+//!   delivered, then `Connected` for the new one.
+//! - `Send` goes on the current connection; with none it is dropped (the peer already got, or
+//!   will get, `Disconnected` / `ConnectFailed`).
+//! - `Connect` answers `Connected { outbound: true }` after a round trip, `ConnectFailed` at once
+//!   when the target process is down but its machine is up (RST), or after `timeout` of the
+//!   connector's own clock when the target machine is off or the path is cut.
+//! - Timers fire by the node's own clock; `SetTimer` replaces a pending timer of that kind.
+//! - Disk requests complete one at a time in issue order, each with one `PersistDone`.
+//! - While a node is paused nothing is delivered to it; on resume everything that arrived is
+//!   delivered in arrival order.
+
+mod clients;
+mod faults;
+mod node;
+mod outputs;
+mod wire;
+
+pub use node::NodeState;
+
+#[cfg(test)]
+mod toy_tests;
+
+use crate::client::Client;
+use crate::clock::NodeClock;
+use crate::disk::Disk;
+use crate::hash::StableHasher;
+use crate::net::{Arrival, LinkId, Network};
+use crate::prng::Prng;
+use crate::queue::EventQueue;
+use crate::scenario::Scenario;
+use crate::time::SimTime;
+use crate::trace::Trace;
+use node::Node;
+use zab_check::history::{FinalState, History, HISTORY_FORMAT_VERSION};
+use zab_core::ids::{Millis, ServerId};
+use zab_core::peer::{Input, Output, Peer, Recovered, Timer};
+use zab_core::Config;
+
+/// Bound on pending events: far above any healthy run (a few per in-flight message/timer).
+const QUEUE_MAX: usize = 4_000_000;
+
+/// Something that happens at an instant.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A server's process starts for the first time.
+    Start(ServerId),
+    Arrive(Arrival),
+    ConnectTimeout {
+        node: ServerId,
+        incarnation: u32,
+        link: LinkId,
+    },
+    Timer {
+        node: ServerId,
+        incarnation: u32,
+        timer: Timer,
+        generation: u64,
+    },
+    DiskDone {
+        node: ServerId,
+        incarnation: u32,
+    },
+    Resume {
+        node: ServerId,
+        incarnation: u32,
+    },
+    ClientWake {
+        client: usize,
+        generation: u64,
+    },
+    Fault(usize),
+    Nemesis,
+    Recover(faults::Recovery),
+    /// `duration` reached: heal, recover, stop the workload.
+    Quiet,
+    End,
+}
+
+/// Progress for long runs, reported every few thousand events.
+#[derive(Copy, Clone, Debug)]
+pub struct Progress {
+    pub now: SimTime,
+    pub end: SimTime,
+    pub events: u64,
+}
+
+/// Counters for the summary.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Counters {
+    pub packets_sent: u64,
+    pub packets_delivered: u64,
+    pub packets_lost: u64,
+    pub sends_without_connection: u64,
+    pub connections_reset: u64,
+    pub disk_ops: u64,
+    pub timers_fired: u64,
+    pub inputs: u64,
+    pub queue_overflows: u64,
+}
+
+/// What a finished run hands back.
+pub struct RunOutput {
+    pub history: History,
+    pub trace_hash: u64,
+    pub events: u64,
+    pub sim_time: SimTime,
+    pub counters: Counters,
+    pub client_connects: u64,
+    pub client_connection_losses: u64,
+    pub sessions_expired: u64,
+    pub trace_error: Option<String>,
+}
+
+pub(crate) struct ClientSlot {
+    pub client: Client,
+    pub link: Option<LinkId>,
+    pub wake_generation: u64,
+}
+
+/// What the engine runs on each server: `zab_core::Peer` in every real run; a toy actor in the
+/// engine's own tests.
+pub trait Process {
+    /// Start from what the disk holds.
+    fn start(config: Config, recovered: Recovered, now: Millis, seed: u64) -> Self;
+    fn handle(&mut self, now: Millis, input: Input);
+    fn poll_output(&mut self) -> Option<Output>;
+}
+
+impl Process for Peer {
+    fn start(config: Config, recovered: Recovered, now: Millis, seed: u64) -> Peer {
+        Peer::new(config, recovered, now, seed)
+    }
+
+    fn handle(&mut self, now: Millis, input: Input) {
+        Peer::handle(self, now, input)
+    }
+
+    fn poll_output(&mut self) -> Option<Output> {
+        Peer::poll_output(self)
+    }
+}
+
+/// A simulation in progress.
+pub struct Sim<P: Process = Peer> {
+    pub(crate) scenario: Scenario,
+    pub(crate) queue: EventQueue<Event>,
+    pub(crate) nodes: Vec<Node<P>>,
+    pub(crate) net: Network,
+    pub(crate) clients: Vec<ClientSlot>,
+    pub(crate) trace: Trace,
+    pub(crate) history: History,
+    pub(crate) nemesis: Prng,
+    pub(crate) counters: Counters,
+    pub(crate) quiet: bool,
+    pub(crate) end: SimTime,
+    scratch: Vec<Output>,
+}
+
+impl<P: Process> Sim<P> {
+    /// Build the world for `scenario` with `seed`. Nothing runs until [`Sim::run`].
+    pub fn new(scenario: Scenario, seed: u64, trace: Trace) -> Sim<P> {
+        let root = Prng::root(seed);
+        let mut queue = EventQueue::new(QUEUE_MAX);
+        let voters = scenario.cluster.voters.iter().copied().collect();
+        let observers = scenario.cluster.observers.iter().copied().collect();
+        let mut nodes = Vec::new();
+        let mut clock_prng = root.fork("clocks");
+        for id in scenario.cluster.servers() {
+            debug_assert_eq!(id.0 as usize, nodes.len() + 1, "ids are 1..=n");
+            let mut config = Config::new(id, Clone::clone(&voters), Clone::clone(&observers));
+            config.tick_ms = scenario.cluster.tick_ms;
+            config.init_limit = scenario.cluster.init_limit;
+            config.sync_limit = scenario.cluster.sync_limit;
+            config.bugs = scenario.cluster.bugs.clone();
+            // Realistic wall-clock readings, a little apart.
+            let skew = clock_prng.below(scenario.cluster.clock_skew.0.max(1)) / 1000;
+            let clock = NodeClock::new(1_700_000_000_000 + skew);
+            let disk = Disk::new(scenario.disk.clone(), root.fork(&format!("disk/{id}")));
+            nodes.push(Node::new(
+                config,
+                clock,
+                disk,
+                root.fork(&format!("node/{id}")),
+            ));
+        }
+        for (id, at) in &scenario.cluster.start_at {
+            queue.schedule(SimTime(at.0), Event::Start(*id));
+        }
+        let servers = scenario.cluster.servers();
+        let mut clients = Vec::new();
+        let client_root = root.fork("clients");
+        for c in 0..scenario.workload.clients {
+            let start = SimTime(scenario.workload.start.0);
+            let client = Client::new(
+                c as u64 + 1,
+                &servers,
+                &scenario.workload,
+                start,
+                client_root.fork(&format!("{}", c + 1)),
+            );
+            queue.schedule(
+                start,
+                Event::ClientWake {
+                    client: c as usize,
+                    generation: 0,
+                },
+            );
+            clients.push(ClientSlot {
+                client,
+                link: None,
+                wake_generation: 0,
+            });
+        }
+        for (i, f) in scenario.faults.iter().enumerate() {
+            queue.schedule(SimTime(f.at.0), Event::Fault(i));
+        }
+        let mut nemesis = root.fork("nemesis");
+        if let Some(n) = &scenario.nemesis {
+            if let Some(first) = faults::next_nemesis_delay(n, &mut nemesis) {
+                queue.schedule(SimTime(n.start.0).plus(first), Event::Nemesis);
+            }
+        }
+        let duration = SimTime(scenario.duration.0);
+        let end = duration.plus(scenario.quiet);
+        queue.schedule(duration, Event::Quiet);
+        queue.schedule(end, Event::End);
+        Sim {
+            net: Network::new(scenario.network.clone(), root.fork("network")),
+            scenario,
+            queue,
+            nodes,
+            clients,
+            trace,
+            history: History {
+                version: HISTORY_FORMAT_VERSION,
+                ..History::default()
+            },
+            nemesis,
+            counters: Counters::default(),
+            quiet: false,
+            end,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.queue.now()
+    }
+
+    pub(crate) fn node(&self, id: ServerId) -> Option<&Node<P>> {
+        let i = (id.0 as usize).checked_sub(1)?;
+        self.nodes.get(i)
+    }
+
+    pub(crate) fn node_mut(&mut self, id: ServerId) -> Option<&mut Node<P>> {
+        let i = (id.0 as usize).checked_sub(1)?;
+        self.nodes.get_mut(i)
+    }
+
+    pub(crate) fn schedule(&mut self, at: SimTime, event: Event) {
+        if !self.queue.schedule(at, event) {
+            self.counters.queue_overflows += 1;
+        }
+    }
+
+    pub(crate) fn schedule_arrivals(&mut self, arrivals: Vec<(SimTime, Arrival)>) {
+        for (at, a) in arrivals {
+            self.counters.packets_sent += 1;
+            self.schedule(at, Event::Arrive(a));
+        }
+    }
+
+    /// Run to the end; `progress` is called every 65,536 events.
+    pub fn run(mut self, mut progress: impl FnMut(Progress)) -> RunOutput {
+        while let Some((at, _seq, event)) = self.queue.pop() {
+            if self.trace.events() & 0xffff == 0 {
+                progress(Progress {
+                    now: at,
+                    end: self.end,
+                    events: self.trace.events(),
+                });
+            }
+            if let Event::End = event {
+                self.trace.record(at, "end", 0, |_| {}, String::new);
+                break;
+            }
+            self.dispatch(at, event);
+        }
+        self.finish()
+    }
+
+    fn dispatch(&mut self, at: SimTime, event: Event) {
+        match event {
+            Event::Start(id) => {
+                self.trace
+                    .record(at, "start", id.0, |_| {}, || format!("server {id} starts"));
+                self.start_process(id);
+            }
+            Event::Arrive(arrival) => self.on_arrival(at, arrival),
+            Event::ConnectTimeout {
+                node,
+                incarnation,
+                link,
+            } => self.on_connect_timeout(at, node, incarnation, link),
+            Event::Timer {
+                node,
+                incarnation,
+                timer,
+                generation,
+            } => self.on_timer(at, node, incarnation, timer, generation),
+            Event::DiskDone { node, incarnation } => self.on_disk_done(at, node, incarnation),
+            Event::Resume { node, incarnation } => self.on_resume(at, node, incarnation),
+            Event::ClientWake { client, generation } => self.on_client_wake(at, client, generation),
+            Event::Fault(i) => self.on_fault(at, i),
+            Event::Nemesis => self.on_nemesis(at),
+            Event::Recover(r) => self.on_recover(at, r),
+            Event::Quiet => self.on_quiet(at),
+            Event::End => {}
+        }
+    }
+
+    fn on_quiet(&mut self, at: SimTime) {
+        self.trace
+            .record(at, "quiet", 0, |_| {}, || "duration reached".into());
+        self.quiet = true;
+        for slot in &mut self.clients {
+            slot.client.stop_issuing();
+        }
+        if !self.net.partitions.is_empty() {
+            self.heal(at, "end of run");
+        }
+        if self.scenario.recover {
+            let down: Vec<ServerId> = self
+                .nodes
+                .iter()
+                .filter(|n| n.state.is_down())
+                .map(|n| n.id)
+                .collect();
+            for id in down {
+                self.restart(at, id, "end of run");
+            }
+        }
+    }
+
+    fn finish(mut self) -> RunOutput {
+        let at = self.now();
+        self.history.final_states = self
+            .nodes
+            .iter()
+            .map(|n| FinalState {
+                server: n.id,
+                alive: n.is_up(),
+                last_applied: n
+                    .last_digest
+                    .map_or(n.last_committed, |(z, _)| z.max(n.last_committed)),
+                digest: n.last_digest.map_or(0, |(_, d)| d),
+            })
+            .collect();
+        let mut connects = 0;
+        let mut losses = 0;
+        let mut expired = 0;
+        for slot in &self.clients {
+            connects += slot.client.stats.connects;
+            losses += slot.client.stats.connection_losses;
+            expired += slot.client.stats.sessions_expired;
+        }
+        let trace_error = self.trace.finish().err();
+        RunOutput {
+            trace_hash: self.trace.hash(),
+            events: self.trace.events(),
+            sim_time: at,
+            history: self.history,
+            counters: self.counters,
+            client_connects: connects,
+            client_connection_losses: losses,
+            sessions_expired: expired,
+            trace_error,
+        }
+    }
+}
+
+/// Hash helper for trace content.
+pub(crate) fn hash_u64s(h: &mut StableHasher, values: &[u64]) {
+    for v in values {
+        h.write_u64(*v);
+    }
+}
+
+/// Run a scenario to the end without progress reporting.
+pub fn run(scenario: Scenario, seed: u64, trace: Trace) -> RunOutput {
+    Sim::<Peer>::new(scenario, seed, trace).run(|_| {})
+}
+
+#[cfg(test)]
+mod tests;
