@@ -77,7 +77,6 @@ pub enum Packet {
         request: Request,
     },
     ClientPing,
-    PingReply,
     ClientReply {
         xid: i32,
         zxid: Zxid,
@@ -99,7 +98,6 @@ impl Packet {
             Packet::ClientConnected(_) => "client-connected",
             Packet::ClientRequest { .. } => "client-request",
             Packet::ClientPing => "client-ping",
-            Packet::PingReply => "ping-reply",
             Packet::ClientReply { .. } => "client-reply",
             Packet::ClientWatch(_) => "client-watch",
         }

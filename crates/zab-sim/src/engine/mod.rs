@@ -25,6 +25,9 @@ pub use node::NodeState;
 #[cfg(test)]
 mod toy_tests;
 
+#[cfg(test)]
+mod zab_tests;
+
 use crate::client::Client;
 use crate::clock::NodeClock;
 use crate::disk::Disk;
@@ -37,7 +40,7 @@ use crate::time::SimTime;
 use crate::trace::Trace;
 use node::Node;
 use zab_check::history::{FinalState, History, HISTORY_FORMAT_VERSION};
-use zab_core::ids::{Millis, ServerId};
+use zab_core::ids::{Millis, ServerId, Zxid};
 use zab_core::peer::{Input, Output, Peer, Recovered, Timer};
 use zab_core::Config;
 
@@ -129,6 +132,11 @@ pub trait Process {
     fn start(config: Config, recovered: Recovered, now: Millis, seed: u64) -> Self;
     fn handle(&mut self, now: Millis, input: Input);
     fn poll_output(&mut self) -> Option<Output>;
+    /// The last applied zxid and the tree digest there, for the run's final states. `None`
+    /// makes the engine fall back to the last `Digest`/`Committed` events it saw.
+    fn applied_state(&self) -> Option<(Zxid, u64)> {
+        None
+    }
 }
 
 impl Process for Peer {
@@ -352,13 +360,23 @@ impl<P: Process> Sim<P> {
         self.history.final_states = self
             .nodes
             .iter()
-            .map(|n| FinalState {
-                server: n.id,
-                alive: n.is_up(),
-                last_applied: n
-                    .last_digest
-                    .map_or(n.last_committed, |(z, _)| z.max(n.last_committed)),
-                digest: n.last_digest.map_or(0, |(_, d)| d),
+            .map(|n| {
+                let from_events = (
+                    n.last_digest
+                        .map_or(n.last_committed, |(z, _)| z.max(n.last_committed)),
+                    n.last_digest.map_or(0, |(_, d)| d),
+                );
+                let (last_applied, digest) = n
+                    .peer
+                    .as_ref()
+                    .and_then(|p| p.applied_state())
+                    .unwrap_or(from_events);
+                FinalState {
+                    server: n.id,
+                    alive: n.is_up(),
+                    last_applied,
+                    digest,
+                }
             })
             .collect();
         let mut connects = 0;

@@ -341,7 +341,6 @@ fn hash_packet(h: &mut crate::hash::StableHasher, packet: &Packet) {
         | Packet::SynAck
         | Packet::Rst
         | Packet::Fin
-        | Packet::ClientPing
-        | Packet::PingReply => {}
+        | Packet::ClientPing => {}
     }
 }
