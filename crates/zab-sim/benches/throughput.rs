@@ -3,15 +3,15 @@
 //! with the same mix of delays — so the figure survives a change of machine as a ratio.
 
 use std::time::Instant;
+use zab_core::Peer;
+use zab_sim::engine::{Process, RunOutput, Sim};
+use zab_sim::fixed_leader::FixedLeader;
 use zab_sim::prng::Prng;
 use zab_sim::queue::EventQueue;
 use zab_sim::scenario::parse;
-use zab_sim::trace::{format_hash, Trace};
-use zab_sim::engine::{Process, RunOutput, Sim};
-use zab_sim::fixed_leader::FixedLeader;
 use zab_sim::scenario::Scenario;
+use zab_sim::trace::{format_hash, Trace};
 use zab_sim::SimTime;
-use zab_core::Peer;
 
 const FIVE_SERVERS: &str = r#"
 name = "bench-5"
@@ -57,7 +57,9 @@ fn measure<P: Process>(scenario: &Scenario) -> (f64, u64, u64, usize) {
         .history
         .ops
         .iter()
-        .filter(|o| o.request.is_write() && matches!(o.outcome, zab_check::history::Outcome::Ok { .. }))
+        .filter(|o| {
+            o.request.is_write() && matches!(o.outcome, zab_check::history::Outcome::Ok { .. })
+        })
         .count();
     (best, out.events, out.trace_hash, acked)
 }
@@ -83,12 +85,21 @@ fn raw_queue(events: u64, live: usize) -> f64 {
 }
 
 fn main() {
-    let scenario = parse("bench-5.toml", "bench-5", FIVE_SERVERS).expect("the bench scenario parses");
+    let scenario =
+        parse("bench-5.toml", "bench-5", FIVE_SERVERS).expect("the bench scenario parses");
+    // `ZABSIM_BENCH_PROFILE=1`: only the fixed-leader run, for `perf record`.
+    if std::env::var_os("ZABSIM_BENCH_PROFILE").is_some() {
+        let (rate, events, _, _) = measure::<FixedLeader>(&scenario);
+        println!("fixed leader: {rate:.0} events/s ({events} events)");
+        return;
+    }
     let mut baseline = 0.0f64;
     for _ in 0..3 {
         baseline = baseline.max(raw_queue(2_000_000, 4096));
     }
-    println!("bench-5: 5 voters, 10 clients at 50 ops/s each, 125 s simulated, a crash and a partition");
+    println!(
+        "bench-5: 5 voters, 10 clients at 50 ops/s each, 125 s simulated, a crash and a partition"
+    );
     println!("baseline (raw event queue, 4096 live events): {baseline:.0} events/s");
     for (name, (rate, events, hash, acked)) in [
         ("zab_core::Peer", measure::<Peer>(&scenario)),

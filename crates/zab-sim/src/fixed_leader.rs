@@ -35,9 +35,10 @@ impl FixedLeader {
         } else {
             zab.start_following(now, leader);
         }
-        self.out.push_back(Output::Event(zab_core::peer::ServerEvent::RoleChanged {
-            role: zab.role(),
-        }));
+        self.out
+            .push_back(Output::Event(zab_core::peer::ServerEvent::RoleChanged {
+                role: zab.role(),
+            }));
         self.collect(now);
     }
 
@@ -57,7 +58,9 @@ impl FixedLeader {
 
 impl Process for FixedLeader {
     fn start(config: Config, recovered: Recovered, now: Millis, _seed: u64) -> FixedLeader {
-        let zab = Zab::recover(config.clone(), &recovered).ok().map(|(z, _)| z);
+        let zab = Zab::recover(config.clone(), &recovered)
+            .ok()
+            .map(|(z, _)| z);
         let mut p = FixedLeader {
             zab,
             config,
@@ -86,4 +89,3 @@ impl Process for FixedLeader {
         self.zab.as_ref().map(|z| (z.last_processed(), z.digest()))
     }
 }
-

@@ -104,6 +104,9 @@ pub struct Counters {
     pub timers_fired: u64,
     pub inputs: u64,
     pub queue_overflows: u64,
+    /// Timer events that found their timer moved or cancelled.
+    pub timers_stale: u64,
+    pub queue_len_max: u64,
 }
 
 /// What a finished run hands back.
@@ -167,6 +170,8 @@ pub struct Sim<P: Process = Peer> {
     pub(crate) quiet: bool,
     pub(crate) end: SimTime,
     scratch: Vec<Output>,
+    arrivals: Vec<(SimTime, Arrival)>,
+    pub(crate) packets: Vec<crate::net::Packet>,
 }
 
 impl<P: Process> Sim<P> {
@@ -253,6 +258,8 @@ impl<P: Process> Sim<P> {
             quiet: false,
             end,
             scratch: Vec::new(),
+            arrivals: Vec::new(),
+            packets: Vec::new(),
         }
     }
 
@@ -276,6 +283,23 @@ impl<P: Process> Sim<P> {
         }
     }
 
+    /// Send through the network and schedule what it puts on the wire.
+    pub(crate) fn net_send(
+        &mut self,
+        at: SimTime,
+        link: LinkId,
+        side: crate::net::Side,
+        packet: crate::net::Packet,
+    ) {
+        let mut buf = std::mem::take(&mut self.arrivals);
+        self.net.send_into(at, link, side, packet, &mut buf);
+        for (when, a) in buf.drain(..) {
+            self.counters.packets_sent += 1;
+            self.schedule(when, Event::Arrive(a));
+        }
+        self.arrivals = buf;
+    }
+
     pub(crate) fn schedule_arrivals(&mut self, arrivals: Vec<(SimTime, Arrival)>) {
         for (at, a) in arrivals {
             self.counters.packets_sent += 1;
@@ -286,6 +310,10 @@ impl<P: Process> Sim<P> {
     /// Run to the end; `progress` is called every 65,536 events.
     pub fn run(mut self, mut progress: impl FnMut(Progress)) -> RunOutput {
         while let Some((at, _seq, event)) = self.queue.pop() {
+            if self.trace.events() & 0xfff == 0 {
+                self.counters.queue_len_max =
+                    self.counters.queue_len_max.max(self.queue.len() as u64);
+            }
             if self.trace.events() & 0xffff == 0 {
                 progress(Progress {
                     now: at,

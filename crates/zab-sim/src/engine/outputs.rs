@@ -224,6 +224,7 @@ impl<P: Process> Sim<P> {
         if node.incarnation != incarnation
             || node.timers.get(&timer).map(|t| t.1) != Some(generation)
         {
+            self.counters.timers_stale += 1;
             return;
         }
         node.timers.remove(&timer);

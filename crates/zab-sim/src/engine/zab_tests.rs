@@ -4,9 +4,9 @@
 //! the checker end to end on real protocol traffic, independently of FLE.
 
 use super::*;
+use crate::fixed_leader::FixedLeader;
 use crate::report::judge;
 use crate::scenario::parse;
-use crate::fixed_leader::FixedLeader;
 
 fn run_fixed(text: &str, seed: u64) -> (Scenario, RunOutput) {
     let scenario = parse("fixed.toml", "fixed", text).unwrap();
@@ -35,14 +35,20 @@ fn acked_writes(out: &RunOutput) -> usize {
     out.history
         .ops
         .iter()
-        .filter(|o| o.request.is_write() && matches!(o.outcome, zab_check::history::Outcome::Ok { .. }))
+        .filter(|o| {
+            o.request.is_write() && matches!(o.outcome, zab_check::history::Outcome::Ok { .. })
+        })
         .count()
 }
 
 #[test]
 fn clients_make_progress_on_a_healthy_ensemble_and_the_checker_agrees() {
     let (s, out) = run_fixed(CLUSTER, 1);
-    assert!(acked_writes(&out) > 100, "{} acked writes", acked_writes(&out));
+    assert!(
+        acked_writes(&out) > 100,
+        "{} acked writes",
+        acked_writes(&out)
+    );
     assert_clean(&s, &out);
     let (_, again) = run_fixed(CLUSTER, 1);
     assert_eq!(out.trace_hash, again.trace_hash);
@@ -70,9 +76,10 @@ fn a_partitioned_follower_catches_up_after_the_heal() {
     let (s, out) = run_fixed(&text, 4);
     assert_clean(&s, &out);
     let finals = &out.history.final_states;
-    assert!(finals.iter().all(|f| f.alive && f.last_applied == finals[0].last_applied));
+    assert!(finals
+        .iter()
+        .all(|f| f.alive && f.last_applied == finals[0].last_applied));
 }
-
 
 #[test]
 fn idle_clients_stay_connected_through_pings() {
@@ -82,3 +89,4 @@ fn idle_clients_stay_connected_through_pings() {
     assert!(out.client_connects >= 3);
     assert_clean(&s, &out);
 }
+
