@@ -32,6 +32,10 @@ impl DataTree {
         if h.zxid > self.last_applied {
             self.last_applied = h.zxid;
         }
+        debug_assert!(
+            self.nodes.contains_key(path::ROOT),
+            "the root survives every txn"
+        );
         Applied { result, watches }
     }
 
@@ -222,6 +226,14 @@ impl DataTree {
         zxid: Zxid,
         out: &mut Vec<(ConnId, WatchEvent)>,
     ) -> Result<(), ErrorCode> {
+        if path == path::ROOT {
+            // Only a corrupt log could ask this; the tree keeps its root.
+            return Err(ErrorCode::BadArguments);
+        }
+        if self.nodes.get(path).is_some_and(|n| !n.children.is_empty()) {
+            // Prepare never lets this through; ZooKeeper would orphan the children, we refuse.
+            return Err(ErrorCode::NotEmpty);
+        }
         let parent = path::parent(path).ok_or(ErrorCode::NoNode)?.to_string();
         let name = path::name(path).to_string();
         let parent_acl = self

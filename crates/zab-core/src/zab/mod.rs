@@ -66,6 +66,11 @@ impl Zab {
         }
     }
 
+    /// Seed ZAB's one random choice (the snapshot interval's jitter) from the peer's seed.
+    pub fn seed(&mut self, seed: u64) {
+        self.replica.seed(seed);
+    }
+
     /// The zxid this server votes with (`getLastLoggedZxid`: the last transaction it has
     /// loaded, its whole log included).
     pub fn last_logged_zxid(&self) -> Zxid {

@@ -27,6 +27,18 @@ pub struct Replica {
     /// or fast-forwarded are only reported once a leader's history is known to contain them.
     pub reported: Zxid,
     applied_since_digest: bool,
+    /// The random part of the snapshot interval.
+    snap_roll: u64,
+    rng: u64,
+}
+
+/// A tiny deterministic generator for the one random choice ZAB makes.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 impl Replica {
@@ -40,7 +52,23 @@ impl Replica {
             now: Millis::ZERO,
             reported: Zxid::ZERO,
             applied_since_digest: false,
+            snap_roll: 0,
+            rng: 0,
         }
+    }
+
+    /// Seed the snapshot-interval randomisation (the peer's seed; deterministic per run).
+    pub fn seed(&mut self, seed: u64) {
+        self.rng = seed;
+        self.roll_snapshot_interval();
+    }
+
+    /// `SyncRequestProcessor`: the next snapshot comes after `snapCount/2 + randRoll` logged
+    /// transactions, `randRoll` uniform in `[0, snapCount/2)`, so servers do not all snapshot
+    /// at the same moment.
+    fn roll_snapshot_interval(&mut self) {
+        let half = (self.config.snap_count / 2).max(1);
+        self.snap_roll = splitmix64(&mut self.rng) % half;
     }
 
     pub fn me(&self) -> ServerId {
@@ -120,13 +148,15 @@ impl Replica {
     /// is of the applied tree, so it is "fuzzy" with respect to the log: recovery replays the
     /// log after its zxid.
     fn maybe_snapshot(&mut self) {
-        if self.db.txns_since_snapshot >= self.config.snap_count.max(1) {
+        let threshold = (self.config.snap_count / 2).max(1) + self.snap_roll;
+        if self.db.txns_since_snapshot >= threshold {
             self.take_snapshot();
         }
     }
 
     pub fn take_snapshot(&mut self) -> PersistToken {
         self.db.txns_since_snapshot = 0;
+        self.roll_snapshot_interval();
         let (zxid, bytes) = self.db.snapshot_bytes();
         self.persist(
             PersistOp::Snapshot {

@@ -357,3 +357,58 @@ fn error_order_follows_zookeeper() {
         ErrorCode::BadArguments
     );
 }
+
+#[test]
+fn apply_refuses_to_orphan_children_or_drop_the_root() {
+    use crate::txn::{Txn, TxnHeader};
+    let mut f = Fixture::new();
+    f.ok(&create("/a", b""));
+    f.ok(&create("/a/b", b""));
+    let time = f.time;
+    let raw = |zxid, path: &str| Txn {
+        header: TxnHeader {
+            session: S1,
+            cxid: 0,
+            zxid,
+            time,
+        },
+        body: TxnBody::Delete { path: path.into() },
+    };
+    let z = f.next_zxid();
+    assert_eq!(f.tree.apply(&raw(z, "/a")).result, Err(ErrorCode::NotEmpty));
+    let z = f.next_zxid();
+    assert_eq!(
+        f.tree.apply(&raw(z, "/")).result,
+        Err(ErrorCode::BadArguments)
+    );
+    f.tree.check_invariants().unwrap();
+}
+
+#[test]
+fn invariants_catch_a_broken_tree() {
+    let mut f = Fixture::new();
+    f.ok(&create_mode("/e", b"", CreateMode::Ephemeral));
+    f.tree.check_invariants().unwrap();
+    // An ephemeral with a child can only come from a corrupt log; the audit names it.
+    let txn = crate::txn::Txn {
+        header: crate::txn::TxnHeader {
+            session: S1,
+            cxid: 0,
+            zxid: f.next_zxid(),
+            time: f.time,
+        },
+        body: TxnBody::Create {
+            path: "/e/kid".into(),
+            data: vec![],
+            acl: Acl::open_unsafe(),
+            kind: crate::txn::NodeKind::Persistent,
+            parent_cversion: 1,
+            with_stat: false,
+        },
+    };
+    assert!(f.tree.apply(&txn).result.is_ok());
+    assert_eq!(
+        f.tree.check_invariants(),
+        Err("ephemeral /e has children".to_string())
+    );
+}
