@@ -89,4 +89,3 @@ fn idle_clients_stay_connected_through_pings() {
     assert!(out.client_connects >= 3);
     assert_clean(&s, &out);
 }
-
