@@ -344,7 +344,10 @@ mod receiver {
         // Claims to come from 99 (not a member); arrives from voter 2.
         from(&mut p, 1, 2, note(3, 1, ServerState::Looking));
         from(&mut p, 1, 3, note(3, 1, ServerState::Looking));
-        assert!(p.election().is_finalizing(), "2 and 3 agree: the vote counted as 2's");
+        assert!(
+            p.election().is_finalizing(),
+            "2 and 3 agree: the vote counted as 2's"
+        );
     }
 
     #[test]
@@ -359,6 +362,9 @@ mod receiver {
         assert_eq!(replies[0].leader, ServerId(3));
         assert_eq!(replies[0].election_epoch, 1, "the round that elected 3");
         let replies = from(&mut p, 3, 3, note(3, 1, ServerState::Leading));
-        assert!(replies.is_empty(), "servers outside the election get no answer");
+        assert!(
+            replies.is_empty(),
+            "servers outside the election get no answer"
+        );
     }
 }

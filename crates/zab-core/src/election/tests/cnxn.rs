@@ -91,7 +91,11 @@ fn a_new_connection_resends_the_last_message_when_nothing_newer_waits() {
     assert_eq!(sent(&drain(&mut out)), vec![(1, 3)]);
     c.on_disconnected(ServerId(1));
     c.on_connected(Millis(5), ServerId(1), true, &mut out);
-    assert_eq!(sent(&drain(&mut out)), vec![(1, 3)], "lastMessageSent goes again");
+    assert_eq!(
+        sent(&drain(&mut out)),
+        vec![(1, 3)],
+        "lastMessageSent goes again"
+    );
 }
 
 #[test]
@@ -122,7 +126,10 @@ fn the_lower_id_waits_for_the_higher_to_connect_back() {
     c.to_send(Millis(0), ServerId(3), n(1), &mut out);
     drain(&mut out);
     c.on_connected(Millis(1), ServerId(3), true, &mut out);
-    assert!(drain(&mut out).is_empty(), "lost the challenge: nothing is sent");
+    assert!(
+        drain(&mut out).is_empty(),
+        "lost the challenge: nothing is sent"
+    );
     assert!(!c.is_up(ServerId(3)));
     c.on_connected(Millis(2), ServerId(3), false, &mut out);
     assert_eq!(sent(&drain(&mut out)), vec![(3, 1)]);
@@ -146,7 +153,11 @@ fn a_blocking_connect_holds_back_every_later_send_and_connect() {
     c.to_send(Millis(0), ServerId(2), n(5), &mut out);
     c.to_send(Millis(0), ServerId(4), n(5), &mut out);
     let outs = drain(&mut out);
-    assert_eq!(connects(&outs), vec![1], "no second connect while one is outstanding");
+    assert_eq!(
+        connects(&outs),
+        vec![1],
+        "no second connect while one is outstanding"
+    );
     assert!(sent(&outs).is_empty(), "even 4, which is connected, waits");
     assert!(out.is_armed(Timer::ConnectBlock));
     c.on_connect_failed(Millis(5_000), ServerId(1), &mut out);

@@ -11,7 +11,9 @@ const TIMINGS: ElectionTimings = ElectionTimings {
 };
 
 fn fle(me: u64, voters: &[u64]) -> FastLeaderElection {
-    let verifier = Arc::new(Majority::new(voters.iter().copied().map(ServerId).collect()));
+    let verifier = Arc::new(Majority::new(
+        voters.iter().copied().map(ServerId).collect(),
+    ));
     let participant = voters.contains(&me);
     FastLeaderElection::new(ServerId(me), participant, verifier, TIMINGS)
 }
@@ -42,11 +44,9 @@ fn feed(e: &mut FastLeaderElection, now: u64, n: Notification) -> Vec<ElectionAc
 fn sends(out: &[ElectionAction]) -> Vec<(u64, u64, u64)> {
     out.iter()
         .filter_map(|a| match a {
-            ElectionAction::Send { to, notification } => Some((
-                to.0,
-                notification.leader.0,
-                notification.election_epoch,
-            )),
+            ElectionAction::Send { to, notification } => {
+                Some((to.0, notification.leader.0, notification.election_epoch))
+            }
             _ => None,
         })
         .collect()
@@ -130,7 +130,11 @@ fn a_better_vote_during_the_finalize_wait_reopens_the_election() {
     let out = feed(&mut e, 50, looking(3, 3, 1));
     assert!(!e.is_finalizing());
     assert_eq!(e.proposal().leader, ServerId(3));
-    assert_eq!(sends(&out).len(), 3, "the better vote is re-sent to everyone");
+    assert_eq!(
+        sends(&out).len(),
+        3,
+        "the better vote is re-sent to everyone"
+    );
     assert_eq!(decided(&out), None);
 }
 
@@ -139,7 +143,11 @@ fn followers_alone_do_not_elect_a_leader_that_never_said_it_leads() {
     let mut e = started(1, &[1, 2, 3, 4, 5]);
     for sid in 2..=4 {
         let out = feed(&mut e, 1, note(sid, 5, 1, ServerState::Following));
-        assert_eq!(decided(&out), None, "checkLeader needs 5 to say it is LEADING");
+        assert_eq!(
+            decided(&out),
+            None,
+            "checkLeader needs 5 to say it is LEADING"
+        );
     }
     let out = feed(&mut e, 2, note(5, 5, 1, ServerState::Leading));
     let (vote, state) = decided(&out).expect("5 leads and a quorum follows it");
@@ -162,7 +170,11 @@ fn joining_an_established_ensemble_adopts_its_older_round() {
     let out = feed(&mut e, 1, note(4, 4, 1, ServerState::Leading));
     let (vote, _) = decided(&out).expect("a quorum outside the election follows 4");
     assert_eq!(vote.election_epoch, 1);
-    assert_eq!(e.logical_clock(), 1, "the clock goes back to the ensemble's round");
+    assert_eq!(
+        e.logical_clock(),
+        1,
+        "the clock goes back to the ensemble's round"
+    );
 }
 
 #[test]
@@ -204,12 +216,19 @@ fn an_observer_votes_for_nobody_and_adopts_a_voters_vote() {
     let mut e = fle(4, &[1, 2, 3]);
     let mut out = Vec::new();
     e.start(Millis(0), Zxid(9), Epoch(9), &mut out);
-    assert_eq!(sends(&out), vec![(1, 0, 1), (2, 0, 1), (3, 0, 1)], "only voters hear it");
+    assert_eq!(
+        sends(&out),
+        vec![(1, 0, 1), (2, 0, 1), (3, 0, 1)],
+        "only voters hear it"
+    );
     feed(&mut e, 1, looking(1, 1, 1));
     assert_eq!(e.proposal().leader, ServerId(1));
     feed(&mut e, 1, looking(3, 3, 1));
     feed(&mut e, 1, looking(2, 3, 1));
-    assert!(e.is_finalizing(), "two voters of three agree with the observer's proposal");
+    assert!(
+        e.is_finalizing(),
+        "two voters of three agree with the observer's proposal"
+    );
     let mut out = Vec::new();
     e.on_timeout(Millis(201), true, &mut out);
     assert_eq!(decided(&out).map(|d| d.1), Some(ServerState::Observing));
