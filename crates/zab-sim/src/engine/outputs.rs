@@ -27,18 +27,10 @@ impl<P: Process> Sim<P> {
             return;
         }
         let local = node.local_now(at);
-        let ping_conn = match &input {
-            Input::ClientPing { conn } => Some(conn.0),
-            _ => None,
-        };
         let peer = node.peer.as_mut().expect("an up node has a process");
         peer.handle(local, input);
         self.counters.inputs += 1;
         self.drain(at, id);
-        if let Some(link) = ping_conn {
-            // The server answers pings itself (xid -2) as long as the connection is open.
-            self.send_on(at, link, Side::Acceptor, Packet::PingReply);
-        }
     }
 
     /// Carry out every output the peer has queued.
@@ -232,6 +224,7 @@ impl<P: Process> Sim<P> {
         if node.incarnation != incarnation
             || node.timers.get(&timer).map(|t| t.1) != Some(generation)
         {
+            self.counters.timers_stale += 1;
             return;
         }
         node.timers.remove(&timer);
