@@ -136,6 +136,11 @@ impl FastLeaderElection {
         self.phase != Phase::Idle
     }
 
+    /// A quorum agrees with the proposal and the finalize wait runs.
+    pub fn is_finalizing(&self) -> bool {
+        self.phase == Phase::Finalizing
+    }
+
     /// The current notification timeout (for tests and traces).
     pub fn notification_timeout_ms(&self) -> u64 {
         self.notification_timeout_ms

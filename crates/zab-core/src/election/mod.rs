@@ -15,6 +15,9 @@ pub mod cnxn;
 pub mod fle;
 pub mod vote;
 
+#[cfg(test)]
+mod tests;
+
 pub use cnxn::ConnectionManager;
 pub use fle::{ElectionAction, FastLeaderElection};
 pub use vote::Vote;

@@ -238,6 +238,29 @@ impl Peer {
             | Input::ClientDisconnected { .. } => self.on_client(now, input),
         }
         self.settle(now);
+        self.check_invariants();
+    }
+
+    /// The peer's own consistency, checked after every input in debug builds.
+    fn check_invariants(&self) {
+        debug_assert_eq!(
+            self.role == RoleState::Looking,
+            self.election.is_electing(),
+            "the election runs exactly while the peer is LOOKING"
+        );
+        debug_assert!(
+            self.role != RoleState::Leading || self.current_vote.leader == self.config.me,
+            "a LEADING peer's vote names itself"
+        );
+        debug_assert!(
+            !matches!(self.role, RoleState::Following { leader } | RoleState::Observing { leader }
+                if leader != self.current_vote.leader),
+            "a learner follows the leader its vote names"
+        );
+        debug_assert!(
+            self.role != RoleState::Leading || self.config.voters.contains(&self.config.me),
+            "only a voter leads"
+        );
     }
 
     /// Drain one output; the driver calls this until `None` after every `handle`.
