@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use zab_core::bugs::BugSet;
 use zab_core::peer::{Channel, Input, Output, Recovered, Role, ServerEvent, Timer};
@@ -49,6 +51,12 @@ pub struct Router {
     pub connects: u64,
     pub disconnects: u64,
     pub messages: u64,
+    /// Extra delay per hop, drawn uniformly from `0..=jitter_ms` (0: none). Hops between one
+    /// pair of servers stay in order; hops between different pairs reorder.
+    pub jitter_ms: u64,
+    rng: ChaCha8Rng,
+    /// The last scheduled arrival per (from, to), to keep each direction FIFO.
+    last_hop: BTreeMap<(ServerId, ServerId), Millis>,
 }
 
 impl Router {
@@ -70,7 +78,33 @@ impl Router {
             connects: 0,
             disconnects: 0,
             messages: 0,
+            jitter_ms: 0,
+            rng: ChaCha8Rng::seed_from_u64(0),
+            last_hop: BTreeMap::new(),
         }
+    }
+
+    /// Reseed the jitter.
+    pub fn seed(&mut self, seed: u64) {
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+    }
+
+    /// When a hop from `from` to `to` sent now arrives.
+    fn hop(&mut self, from: ServerId, to: ServerId) -> Millis {
+        let extra = if self.jitter_ms == 0 {
+            0
+        } else {
+            self.rng.gen_range(0..=self.jitter_ms)
+        };
+        let earliest = self.now + self.latency_ms + extra;
+        let last = self
+            .last_hop
+            .get(&(from, to))
+            .copied()
+            .unwrap_or(Millis::ZERO);
+        let at = earliest.max(last);
+        self.last_hop.insert((from, to), at);
+        at
     }
 
     fn config(&self, sid: ServerId) -> Config {
@@ -178,7 +212,7 @@ impl Router {
                 let pair = (from.min(to), from.max(to));
                 if self.conns.contains(&pair) && !self.down.contains_key(&to) {
                     self.messages += 1;
-                    let at = self.now + lat;
+                    let at = self.hop(from, to);
                     self.push(
                         at,
                         Event::Deliver {
@@ -234,7 +268,7 @@ impl Router {
                     None => {
                         // The handshake completes after one hop on both sides.
                         self.conns.insert((from.min(to), from.max(to)));
-                        let at = self.now + lat;
+                        let at = self.hop(to, from);
                         self.push(
                             at,
                             Event::Deliver {
@@ -246,6 +280,7 @@ impl Router {
                                 },
                             },
                         );
+                        let at = self.hop(from, to);
                         self.push(
                             at,
                             Event::Deliver {
@@ -264,7 +299,7 @@ impl Router {
                 self.disconnects += 1;
                 let pair = (from.min(peer), from.max(peer));
                 if self.conns.remove(&pair) {
-                    let at = self.now + lat;
+                    let at = self.hop(from, peer);
                     self.push(
                         at,
                         Event::Deliver {
