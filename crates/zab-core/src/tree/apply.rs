@@ -289,7 +289,7 @@ impl DataTree {
     ) -> Result<Stat, ErrorCode> {
         let (stat, acl) = self
             .update_node(path, |n| {
-                n.data = data.to_vec();
+                n.set_data(data.to_vec());
                 n.stat.mtime = time;
                 n.stat.mzxid = zxid;
                 n.stat.version = version;
