@@ -17,6 +17,7 @@ pub mod node;
 mod overlay;
 pub mod path;
 mod prepare;
+mod quota;
 mod read;
 mod snapshot;
 pub mod watch;
@@ -48,6 +49,8 @@ pub struct DataTree {
     /// Container and TTL nodes, for the leader's container manager.
     containers: BTreeSet<String>,
     ttls: BTreeSet<String>,
+    /// Paths with a quota (`pTrie`), derived from the `/zookeeper/quota` subtree.
+    quotas: BTreeSet<String>,
     data_watches: WatchManager,
     child_watches: WatchManager,
     /// The auth ids each watching connection had at its latest read: notifications are
@@ -100,6 +103,7 @@ impl DataTree {
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
+            quotas: BTreeSet::new(),
             data_watches: WatchManager::default(),
             child_watches: WatchManager::default(),
             conn_auth: BTreeMap::new(),
