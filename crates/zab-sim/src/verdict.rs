@@ -54,7 +54,16 @@ pub fn check(history: &History) -> Vec<Violation> {
 
 /// The scenario's own expectations beyond "no violation": who leads first, how much progress.
 pub fn expectations(scenario: &crate::scenario::Scenario, history: &History) -> Vec<Violation> {
-    let mut out = Vec::new();
+    let mut out: Vec<Violation> = history
+        .faults
+        .iter()
+        .filter(|f| f.action == "panic")
+        .take(10)
+        .map(|f| Violation {
+            name: "process-panic".into(),
+            detail: format!("server {:?} at {}: {}", f.targets, f.at, f.detail),
+        })
+        .collect();
     if let Some(want) = scenario.expect_first_leader {
         let first = leadership_changes(history).first().map(|(_, s)| *s);
         if first != Some(want) {

@@ -104,6 +104,8 @@ pub struct Counters {
     pub timers_fired: u64,
     pub inputs: u64,
     pub queue_overflows: u64,
+    /// Processes that panicked (each one is also a `panic` fault in the history).
+    pub process_panics: u64,
     /// Timer events that found their timer moved or cancelled.
     pub timers_stale: u64,
     pub queue_len_max: u64,
