@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use zab_core::bugs::BugSet;
 use zab_core::peer::{Channel, Input, Output, Recovered, Role, ServerEvent, Timer};
@@ -17,8 +19,28 @@ pub fn ids(v: &[u64]) -> BTreeSet<ServerId> {
 
 #[derive(Debug)]
 enum Event {
-    Deliver { to: ServerId, input: Input },
-    Start { sid: ServerId },
+    /// `incarnation`: the target's incarnation when the event was caused; an event meant for
+    /// a process that has since restarted is dropped (its connections died with it).
+    Deliver {
+        to: ServerId,
+        input: Input,
+        incarnation: u64,
+    },
+    Start {
+        sid: ServerId,
+    },
+    Establish {
+        initiator: ServerId,
+        acceptor: ServerId,
+        timeout: Millis,
+        incarnation: u64,
+    },
+    Handshaken {
+        initiator: ServerId,
+        acceptor: ServerId,
+        conn: u64,
+        incarnation: u64,
+    },
 }
 
 /// How a server is unreachable.
@@ -38,17 +60,28 @@ pub struct Router {
     pub bugs: BugSet,
     pub epochs: BTreeMap<ServerId, Epoch>,
     peers: BTreeMap<ServerId, Peer>,
+    incarnations: BTreeMap<ServerId, u64>,
     down: BTreeMap<ServerId, Down>,
     timers: BTreeMap<ServerId, BTreeMap<Timer, Millis>>,
     queue: BTreeMap<(Millis, u64), Event>,
     seq: u64,
-    /// Established election connections, as unordered pairs (low, high).
-    conns: BTreeSet<(ServerId, ServerId)>,
+    /// The current election connection of each unordered pair (low, high), by id. A newer
+    /// connection replaces an older one.
+    conns: BTreeMap<(ServerId, ServerId), u64>,
+    next_conn: u64,
     /// Every event each server reported, with its time.
     pub events: Vec<(Millis, ServerId, ServerEvent)>,
     pub connects: u64,
     pub disconnects: u64,
     pub messages: u64,
+    /// Extra delay per hop, drawn uniformly from `0..=jitter_ms` (0: none). Hops between one
+    /// pair of servers stay in order; hops between different pairs reorder.
+    pub jitter_ms: u64,
+    /// Print every delivery (debugging).
+    pub trace: bool,
+    rng: ChaCha8Rng,
+    /// The last scheduled arrival per (from, to), to keep each direction FIFO.
+    last_hop: BTreeMap<(ServerId, ServerId), Millis>,
 }
 
 impl Router {
@@ -61,16 +94,45 @@ impl Router {
             bugs: BugSet::default(),
             epochs: BTreeMap::new(),
             peers: BTreeMap::new(),
+            incarnations: BTreeMap::new(),
             down: BTreeMap::new(),
             timers: BTreeMap::new(),
             queue: BTreeMap::new(),
             seq: 0,
-            conns: BTreeSet::new(),
+            conns: BTreeMap::new(),
+            next_conn: 0,
             events: Vec::new(),
             connects: 0,
             disconnects: 0,
             messages: 0,
+            jitter_ms: 0,
+            trace: false,
+            rng: ChaCha8Rng::seed_from_u64(0),
+            last_hop: BTreeMap::new(),
         }
+    }
+
+    /// Reseed the jitter.
+    pub fn seed(&mut self, seed: u64) {
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+    }
+
+    /// When a hop from `from` to `to` sent now arrives.
+    fn hop(&mut self, from: ServerId, to: ServerId) -> Millis {
+        let extra = if self.jitter_ms == 0 {
+            0
+        } else {
+            self.rng.gen_range(0..=self.jitter_ms)
+        };
+        let earliest = self.now + self.latency_ms + extra;
+        let last = self
+            .last_hop
+            .get(&(from, to))
+            .copied()
+            .unwrap_or(Millis::ZERO);
+        let at = earliest.max(last);
+        self.last_hop.insert((from, to), at);
+        at
     }
 
     fn config(&self, sid: ServerId) -> Config {
@@ -79,7 +141,27 @@ impl Router {
         c
     }
 
-    fn push(&mut self, at: Millis, event: Event) {
+    fn incarnation(&self, sid: ServerId) -> u64 {
+        self.incarnations.get(&sid).copied().unwrap_or(0)
+    }
+
+    fn push(&mut self, at: Millis, mut event: Event) {
+        match &mut event {
+            Event::Deliver {
+                to, incarnation, ..
+            } => *incarnation = self.incarnation(*to),
+            Event::Establish {
+                initiator,
+                incarnation,
+                ..
+            } => *incarnation = self.incarnation(*initiator),
+            Event::Handshaken {
+                initiator,
+                incarnation,
+                ..
+            } => *incarnation = self.incarnation(*initiator),
+            Event::Start { .. } => {}
+        }
         self.seq += 1;
         self.queue.insert((at, self.seq), event);
     }
@@ -94,6 +176,7 @@ impl Router {
             ..Recovered::default()
         };
         self.down.remove(&sid);
+        *self.incarnations.entry(sid).or_default() += 1;
         let peer = Peer::new(self.config(sid), recovered, self.now, 7 + sid.0);
         self.peers.insert(sid, peer);
         self.timers.insert(sid, BTreeMap::new());
@@ -113,7 +196,7 @@ impl Router {
         self.down.insert(sid, how);
         let gone: Vec<(ServerId, ServerId)> = self
             .conns
-            .iter()
+            .keys()
             .filter(|(a, b)| *a == sid || *b == sid)
             .copied()
             .collect();
@@ -121,11 +204,13 @@ impl Router {
             self.conns.remove(&pair);
             let other = if pair.0 == sid { pair.1 } else { pair.0 };
             if how == Down::Crashed {
-                // The kernel resets the connections of a dead process.
-                let at = self.now + self.latency_ms;
+                // The kernel resets the connections of a dead process, behind whatever the
+                // process had already sent on them.
+                let at = self.hop(sid, other);
                 self.push(
                     at,
                     Event::Deliver {
+                        incarnation: 0,
                         to: other,
                         input: Input::Disconnected {
                             peer: sid,
@@ -176,12 +261,13 @@ impl Router {
         match output {
             Output::Send { to, msg } => {
                 let pair = (from.min(to), from.max(to));
-                if self.conns.contains(&pair) && !self.down.contains_key(&to) {
+                if self.conns.contains_key(&pair) && !self.down.contains_key(&to) {
                     self.messages += 1;
-                    let at = self.now + lat;
+                    let at = self.hop(from, to);
                     self.push(
                         at,
                         Event::Deliver {
+                            incarnation: 0,
                             to,
                             input: Input::Message { from, msg },
                         },
@@ -205,6 +291,7 @@ impl Router {
                         self.push(
                             at,
                             Event::Deliver {
+                                incarnation: 0,
                                 to: from,
                                 input: Input::ConnectFailed { peer: to, channel },
                             },
@@ -215,6 +302,7 @@ impl Router {
                         self.push(
                             at,
                             Event::Deliver {
+                                incarnation: 0,
                                 to: from,
                                 input: Input::ConnectFailed { peer: to, channel },
                             },
@@ -226,35 +314,23 @@ impl Router {
                         self.push(
                             at,
                             Event::Deliver {
+                                incarnation: 0,
                                 to: from,
                                 input: Input::ConnectFailed { peer: to, channel },
                             },
                         );
                     }
                     None => {
-                        // The handshake completes after one hop on both sides.
-                        self.conns.insert((from.min(to), from.max(to)));
-                        let at = self.now + lat;
+                        // The SYN reaches the acceptor after one hop; the connection exists
+                        // from then on, and the initiator hears of it one hop later.
+                        let at = self.hop(from, to);
                         self.push(
                             at,
-                            Event::Deliver {
-                                to: from,
-                                input: Input::Connected {
-                                    peer: to,
-                                    channel,
-                                    outbound: true,
-                                },
-                            },
-                        );
-                        self.push(
-                            at,
-                            Event::Deliver {
-                                to,
-                                input: Input::Connected {
-                                    peer: from,
-                                    channel,
-                                    outbound: false,
-                                },
+                            Event::Establish {
+                                initiator: from,
+                                acceptor: to,
+                                timeout,
+                                incarnation: 0,
                             },
                         );
                     }
@@ -262,12 +338,16 @@ impl Router {
             }
             Output::Disconnect { peer, channel } => {
                 self.disconnects += 1;
+                if self.trace {
+                    eprintln!("{} {from}: disconnect {peer}", self.now);
+                }
                 let pair = (from.min(peer), from.max(peer));
-                if self.conns.remove(&pair) {
-                    let at = self.now + lat;
+                if self.conns.remove(&pair).is_some() {
+                    let at = self.hop(from, peer);
                     self.push(
                         at,
                         Event::Deliver {
+                            incarnation: 0,
                             to: peer,
                             input: Input::Disconnected {
                                 peer: from,
@@ -286,6 +366,96 @@ impl Router {
             Output::Event(e) => self.events.push((self.now, from, e)),
             other => panic!("unexpected output from {from}: {other:?}"),
         }
+    }
+
+    /// A connect's SYN arrived at `acceptor`.
+    fn establish(&mut self, initiator: ServerId, acceptor: ServerId, timeout: Millis) {
+        let channel = Channel::Election;
+        if !self.peers.contains_key(&acceptor) {
+            // Died (or was powered off) while the SYN was on its way.
+            let at = match self.down.get(&acceptor) {
+                Some(Down::PoweredOff) => self.now + timeout,
+                _ => self.hop(acceptor, initiator),
+            };
+            self.push(
+                at,
+                Event::Deliver {
+                    incarnation: 0,
+                    to: initiator,
+                    input: Input::ConnectFailed {
+                        peer: acceptor,
+                        channel,
+                    },
+                },
+            );
+            return;
+        }
+        self.next_conn += 1;
+        let conn = self.next_conn;
+        if self.trace {
+            eprintln!(
+                "{} -> {acceptor}: accept conn {conn} from {initiator}",
+                self.now
+            );
+        }
+        self.conns
+            .insert((initiator.min(acceptor), initiator.max(acceptor)), conn);
+        // The handshake's answer leaves before the acceptor's code reacts to the connection.
+        let at = self.hop(acceptor, initiator);
+        self.push(
+            at,
+            Event::Handshaken {
+                initiator,
+                acceptor,
+                conn,
+                incarnation: 0,
+            },
+        );
+        let now = self.now;
+        self.peers.get_mut(&acceptor).unwrap().handle(
+            now,
+            Input::Connected {
+                peer: initiator,
+                channel,
+                outbound: false,
+            },
+        );
+        self.drain(acceptor);
+    }
+
+    /// The initiator learns its connect succeeded; if the connection was closed or replaced
+    /// meanwhile, it learns that right after (connect returned, then the reset arrived).
+    fn handshaken(&mut self, initiator: ServerId, acceptor: ServerId, conn: u64) {
+        let channel = Channel::Election;
+        let now = self.now;
+        if self.trace {
+            eprintln!("{now} -> {initiator}: handshaken conn {conn} with {acceptor}");
+        }
+        let current = self
+            .conns
+            .get(&(initiator.min(acceptor), initiator.max(acceptor)))
+            == Some(&conn);
+        let Some(peer) = self.peers.get_mut(&initiator) else {
+            return;
+        };
+        peer.handle(
+            now,
+            Input::Connected {
+                peer: acceptor,
+                channel,
+                outbound: true,
+            },
+        );
+        if !current {
+            peer.handle(
+                now,
+                Input::Disconnected {
+                    peer: acceptor,
+                    channel,
+                },
+            );
+        }
+        self.drain(initiator);
     }
 
     /// The earliest armed timer of any running peer.
@@ -330,9 +500,39 @@ impl Router {
             self.now = self.now.max(key.0);
             match event {
                 Event::Start { sid } => self.start(sid.0),
-                Event::Deliver { to, input } => {
+                Event::Establish {
+                    initiator,
+                    acceptor,
+                    timeout,
+                    incarnation,
+                } => {
+                    if incarnation == self.incarnation(initiator)
+                        && self.peers.contains_key(&initiator)
+                    {
+                        self.establish(initiator, acceptor, timeout);
+                    }
+                }
+                Event::Handshaken {
+                    initiator,
+                    acceptor,
+                    conn,
+                    incarnation,
+                } => {
+                    if incarnation == self.incarnation(initiator) {
+                        self.handshaken(initiator, acceptor, conn);
+                    }
+                }
+                Event::Deliver {
+                    to,
+                    input,
+                    incarnation,
+                } => {
                     let now = self.now;
-                    if let Some(peer) = self.peers.get_mut(&to) {
+                    let current = incarnation == self.incarnation(to);
+                    if self.trace {
+                        eprintln!("{now} -> {to}: {input:?}");
+                    }
+                    if let Some(peer) = self.peers.get_mut(&to).filter(|_| current) {
                         peer.handle(now, input);
                         self.drain(to);
                     }
@@ -383,6 +583,11 @@ impl Router {
                 _ => None,
             })
             .collect()
+    }
+
+    pub fn connected(&self, a: u64, b: u64) -> bool {
+        self.conns
+            .contains_key(&(ServerId(a.min(b)), ServerId(a.max(b))))
     }
 
     pub fn connections(&self) -> usize {
