@@ -13,6 +13,8 @@ use crate::verdict::{Property, Report, Status, Violation};
 const MINIMIZE_OPS_MAX: usize = 400;
 /// Each minimisation trial's budget; a trial that runs out keeps its op in the evidence.
 const MINIMIZE_TRIAL_STEPS: u64 = 200_000;
+/// All trials of one violation together: beyond this the evidence found so far is reported.
+const MINIMIZE_TOTAL_STEPS: u64 = 1_000_000;
 
 /// Which sequential specification.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -98,6 +100,9 @@ pub fn check_model<M: Model>(
             &part_ops,
             Budget {
                 steps: MINIMIZE_TRIAL_STEPS,
+            },
+            Budget {
+                steps: MINIMIZE_TOTAL_STEPS,
             },
             MINIMIZE_OPS_MAX,
         );

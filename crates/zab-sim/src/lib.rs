@@ -26,6 +26,7 @@ pub mod client;
 
 // Running it, and judging the run.
 pub mod engine;
+pub mod fixed_leader;
 pub mod report;
 pub mod verdict;
 

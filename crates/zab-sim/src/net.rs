@@ -77,7 +77,6 @@ pub enum Packet {
         request: Request,
     },
     ClientPing,
-    PingReply,
     ClientReply {
         xid: i32,
         zxid: Zxid,
@@ -99,7 +98,6 @@ impl Packet {
             Packet::ClientConnected(_) => "client-connected",
             Packet::ClientRequest { .. } => "client-request",
             Packet::ClientPing => "client-ping",
-            Packet::PingReply => "ping-reply",
             Packet::ClientReply { .. } => "client-reply",
             Packet::ClientWatch(_) => "client-watch",
         }
@@ -221,7 +219,9 @@ impl Partitions {
 
 /// Every connection, the partitions, and the latency model.
 pub struct Network {
-    links: BTreeMap<LinkId, Link>,
+    /// Indexed by id (ids are handed out in order; slot 0 is never used). A `Vec` rather than
+    /// a map because every packet looks its connection up several times.
+    links: Vec<Option<Link>>,
     next_link: LinkId,
     pub partitions: Partitions,
     spec: NetworkSpec,
@@ -234,7 +234,7 @@ pub struct Network {
 impl Network {
     pub fn new(spec: NetworkSpec, prng: Prng) -> Network {
         Network {
-            links: BTreeMap::new(),
+            links: vec![None],
             next_link: 1,
             partitions: Partitions::default(),
             spec,
@@ -244,11 +244,15 @@ impl Network {
     }
 
     pub fn link(&self, id: LinkId) -> Option<&Link> {
-        self.links.get(&id)
+        self.links.get(id as usize).and_then(|l| l.as_ref())
+    }
+
+    fn link_mut(&mut self, id: LinkId) -> Option<&mut Link> {
+        self.links.get_mut(id as usize).and_then(|l| l.as_mut())
     }
 
     pub fn links(&self) -> impl Iterator<Item = &Link> {
-        self.links.values()
+        self.links.iter().flatten()
     }
 
     /// Start a connection: the initiator's end is pending, a SYN is on its way.
@@ -261,23 +265,21 @@ impl Network {
     ) -> (LinkId, Vec<(SimTime, Arrival)>) {
         let id = self.next_link;
         self.next_link += 1;
-        self.links.insert(
+        debug_assert_eq!(self.links.len() as u64, id, "link ids are slots");
+        self.links.push(Some(Link {
             id,
-            Link {
-                id,
-                initiator,
-                acceptor,
-                kind,
-                ends: [EndState::Pending, EndState::Pending],
-                dirs: [Direction::default(), Direction::default()],
-            },
-        );
+            initiator,
+            acceptor,
+            kind,
+            ends: [EndState::Pending, EndState::Pending],
+            dirs: [Direction::default(), Direction::default()],
+        }));
         let arrivals = self.send(now, id, Side::Initiator, Packet::Syn);
         (id, arrivals)
     }
 
     pub fn set_end(&mut self, id: LinkId, side: Side, state: EndState) {
-        if let Some(link) = self.links.get_mut(&id) {
+        if let Some(link) = self.link_mut(id) {
             link.ends[side as usize] = state;
             if link.ends == [EndState::Closed, EndState::Closed]
                 && link
@@ -285,7 +287,7 @@ impl Network {
                     .iter()
                     .all(|d| d.lost.is_empty() && d.buffer.is_empty())
             {
-                self.links.remove(&id);
+                self.links[id as usize] = None;
             }
         }
     }
@@ -298,8 +300,22 @@ impl Network {
         from: Side,
         packet: Packet,
     ) -> Vec<(SimTime, Arrival)> {
-        let Some(link) = self.links.get_mut(&id) else {
-            return Vec::new();
+        let mut out = Vec::with_capacity(1);
+        self.send_into(now, id, from, packet, &mut out);
+        out
+    }
+
+    /// [`Network::send`] into a caller's buffer (no allocation per packet).
+    pub fn send_into(
+        &mut self,
+        now: SimTime,
+        id: LinkId,
+        from: Side,
+        packet: Packet,
+        out: &mut Vec<(SimTime, Arrival)>,
+    ) {
+        let Some(link) = self.links.get_mut(id as usize).and_then(|l| l.as_mut()) else {
+            return;
         };
         let to = from.other();
         let dir = &mut link.dirs[from as usize];
@@ -308,7 +324,6 @@ impl Network {
             packet,
             Packet::Syn | Packet::SynAck | Packet::Rst | Packet::Fin
         );
-        let mut out = Vec::with_capacity(1);
         if data && self.prng.chance(self.spec.reorder) {
             out.push((
                 now.plus(latency),
@@ -319,7 +334,7 @@ impl Network {
                     packet,
                 },
             ));
-            return out;
+            return;
         }
         if data && self.prng.chance(self.spec.duplicate) {
             let again = self.spec.latency.sample(&mut self.prng);
@@ -346,12 +361,11 @@ impl Network {
                 packet,
             },
         ));
-        out
     }
 
     /// Is the path for this arrival cut right now?
     pub fn path_blocked(&self, arrival: &Arrival) -> bool {
-        match self.links.get(&arrival.link) {
+        match self.link(arrival.link) {
             Some(link) => self
                 .partitions
                 .is_blocked(link.host(arrival.to.other()), link.host(arrival.to)),
@@ -363,14 +377,15 @@ impl Network {
     /// Returns false when the sender's retransmission queue is full (the caller resets the
     /// connection).
     pub fn lose(&mut self, arrival: Arrival) -> bool {
-        let Some(link) = self.links.get_mut(&arrival.link) else {
+        let lost_max = self.lost_max;
+        let Some(link) = self.link_mut(arrival.link) else {
             return true;
         };
         let Some(seq) = arrival.seq else {
             return true; // chaos packets are best-effort
         };
         let dir = &mut link.dirs[arrival.to.other() as usize];
-        if dir.lost.len() >= self.lost_max {
+        if dir.lost.len() >= lost_max {
             return false;
         }
         dir.lost.insert(seq, arrival.packet);
@@ -380,23 +395,35 @@ impl Network {
     /// The packet reached its destination host: returns what the receiving end gets now, in
     /// stream order (possibly nothing while a gap is open, possibly several packets).
     pub fn arrive(&mut self, arrival: Arrival) -> Vec<Packet> {
-        let Some(link) = self.links.get_mut(&arrival.link) else {
-            return Vec::new();
+        let mut ready = Vec::new();
+        self.arrive_into(arrival, &mut ready);
+        ready
+    }
+
+    /// [`Network::arrive`] into a caller's buffer.
+    pub fn arrive_into(&mut self, arrival: Arrival, ready: &mut Vec<Packet>) {
+        let Some(link) = self.link_mut(arrival.link) else {
+            return;
         };
         let dir = &mut link.dirs[arrival.to.other() as usize];
         let Some(seq) = arrival.seq else {
-            return vec![arrival.packet];
+            ready.push(arrival.packet);
+            return;
         };
         if seq < dir.next_deliver {
-            return Vec::new(); // a retransmission of something already delivered
+            return; // a retransmission of something already delivered
+        }
+        if seq == dir.next_deliver && dir.buffer.is_empty() {
+            // The common case: in order, nothing waiting.
+            dir.next_deliver += 1;
+            ready.push(arrival.packet);
+            return;
         }
         dir.buffer.insert(seq, arrival.packet);
-        let mut ready = Vec::new();
         while let Some(p) = dir.buffer.remove(&dir.next_deliver) {
             ready.push(p);
             dir.next_deliver += 1;
         }
-        ready
     }
 
     /// Retransmit what was lost on every path that is usable now. `host_up` says whether a
@@ -407,7 +434,7 @@ impl Network {
         host_up: impl Fn(Host) -> bool,
     ) -> Vec<(SimTime, Arrival)> {
         let mut out = Vec::new();
-        for link in self.links.values_mut() {
+        for link in self.links.iter_mut().flatten() {
             for from in [Side::Initiator, Side::Acceptor] {
                 let to = from.other();
                 let (src, dst) = (link.host(from), link.host(to));
@@ -437,7 +464,8 @@ impl Network {
     /// Ids of every connection touching `host`, in id order.
     pub fn links_of(&self, host: Host) -> Vec<LinkId> {
         self.links
-            .values()
+            .iter()
+            .flatten()
             .filter(|l| l.initiator == host || l.acceptor == host)
             .map(|l| l.id)
             .collect()

@@ -1,32 +1,35 @@
 //! The event queue: a min-heap ordered by (virtual time, sequence number). The sequence number
 //! is assigned at scheduling, so two events at the same instant run in the order they were
 //! scheduled — never in an order that depends on memory addresses or hashing.
+//!
+//! Events themselves live in a slab; the heap only moves 24-byte keys, which matters because
+//! an event can carry a whole protocol message (a couple of hundred bytes).
 
 use crate::time::SimTime;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-struct Entry<E> {
+struct Entry {
     at: SimTime,
     seq: u64,
-    event: E,
+    slot: u32,
 }
 
-impl<E> PartialEq for Entry<E> {
+impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
         self.at == other.at && self.seq == other.seq
     }
 }
 
-impl<E> Eq for Entry<E> {}
+impl Eq for Entry {}
 
-impl<E> PartialOrd for Entry<E> {
+impl PartialOrd for Entry {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl<E> Ord for Entry<E> {
+impl Ord for Entry {
     // Reversed: BinaryHeap is a max-heap, we want the earliest first.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.at, other.seq).cmp(&(self.at, self.seq))
@@ -36,7 +39,9 @@ impl<E> Ord for Entry<E> {
 /// Pending events. Bounded by `capacity_max`: scheduling past it is a simulator bug (a
 /// runaway feedback loop), reported by `schedule` returning `false`.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: BinaryHeap<Entry>,
+    slots: Vec<Option<E>>,
+    free: Vec<u32>,
     next_seq: u64,
     now: SimTime,
     capacity_max: usize,
@@ -46,6 +51,8 @@ impl<E> EventQueue<E> {
     pub fn new(capacity_max: usize) -> EventQueue<E> {
         EventQueue {
             heap: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
             next_seq: 0,
             now: SimTime::ZERO,
             capacity_max,
@@ -68,13 +75,24 @@ impl<E> EventQueue<E> {
     /// Schedule `event` at `at` (clamped to now: the past cannot be scheduled). Returns false
     /// (and drops the event) when the queue is full.
     pub fn schedule(&mut self, at: SimTime, event: E) -> bool {
-        if self.heap.len() >= self.capacity_max {
+        if self.heap.len() >= self.capacity_max.min(u32::MAX as usize) {
             return false;
         }
         let at = at.max(self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { at, seq, event });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                debug_assert!(self.slots[slot as usize].is_none(), "free slots are empty");
+                self.slots[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                self.slots.push(Some(event));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.heap.push(Entry { at, seq, slot });
         true
     }
 
@@ -88,7 +106,11 @@ impl<E> EventQueue<E> {
         let entry = self.heap.pop()?;
         debug_assert!(entry.at >= self.now, "time never goes backwards");
         self.now = entry.at;
-        Some((entry.at, entry.seq, entry.event))
+        let event = self.slots[entry.slot as usize]
+            .take()
+            .expect("a scheduled slot holds its event");
+        self.free.push(entry.slot);
+        Some((entry.at, entry.seq, event))
     }
 }
 

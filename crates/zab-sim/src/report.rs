@@ -26,6 +26,9 @@ pub struct Summary {
     pub trace_hash: String,
     /// `(epoch, servers that established leadership in it)`.
     pub leaders: Vec<(u32, Vec<u64>)>,
+    /// `(ms, server)` each time a server took the leading role.
+    #[serde(default)]
+    pub became_leader: Vec<(u64, u64)>,
     pub faults: Vec<String>,
     pub ops: OpCounts,
     pub client_connects: u64,
@@ -134,6 +137,10 @@ pub fn summarize(
         seed,
         trace_hash: format_hash(out.trace_hash),
         leaders,
+        became_leader: verdict::leadership_changes(&out.history)
+            .into_iter()
+            .map(|(at, s)| (at.0, s.0))
+            .collect(),
         faults,
         ops: op_counts(&out.history),
         client_connects: out.client_connects,
@@ -163,6 +170,25 @@ impl Summary {
                 let names: Vec<String> = servers.iter().map(|x| format!("server {x}")).collect();
                 let _ = writeln!(s, "  epoch {epoch}: {}", names.join(", "));
             }
+        }
+        if !self.became_leader.is_empty() {
+            let shown: Vec<String> = self
+                .became_leader
+                .iter()
+                .take(12)
+                .map(|(at, id)| format!("server {id} at {:.3}s", *at as f64 / 1000.0))
+                .collect();
+            let more = self.became_leader.len().saturating_sub(12);
+            let _ = writeln!(
+                s,
+                "took the leading role: {}{}",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" (+{more} more)")
+                } else {
+                    String::new()
+                }
+            );
         }
         let _ = writeln!(s, "faults applied: {}", self.faults.len());
         for f in &self.faults {

@@ -26,6 +26,24 @@ pub fn leaders_by_epoch(history: &History) -> BTreeMap<Epoch, BTreeSet<ServerId>
     leaders
 }
 
+/// Every time a server took the leading role (`RoleChanged { Leading }`), in order: the
+/// election's outcome, before ZAB establishes it.
+pub fn leadership_changes(history: &History) -> Vec<(zab_core::ids::Millis, ServerId)> {
+    history
+        .server_events
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.event,
+                ServerEvent::RoleChanged {
+                    role: zab_core::peer::Role::Leading
+                }
+            )
+        })
+        .map(|r| (r.at, r.server))
+        .collect()
+}
+
 /// Run every built-in check.
 pub fn check(history: &History) -> Vec<Violation> {
     let mut v = single_leader_per_epoch(history);
@@ -36,12 +54,18 @@ pub fn check(history: &History) -> Vec<Violation> {
 
 /// The scenario's own expectations beyond "no violation": who leads first, how much progress.
 pub fn expectations(scenario: &crate::scenario::Scenario, history: &History) -> Vec<Violation> {
-    let mut out = Vec::new();
+    let mut out: Vec<Violation> = history
+        .faults
+        .iter()
+        .filter(|f| f.action == "panic")
+        .take(10)
+        .map(|f| Violation {
+            name: "process-panic".into(),
+            detail: format!("server {:?} at {}: {}", f.targets, f.at, f.detail),
+        })
+        .collect();
     if let Some(want) = scenario.expect_first_leader {
-        let first = history.server_events.iter().find_map(|r| match r.event {
-            ServerEvent::LeaderEstablished { .. } => Some(r.server),
-            _ => None,
-        });
+        let first = leadership_changes(history).first().map(|(_, s)| *s);
         if first != Some(want) {
             out.push(Violation {
                 name: "expected-leader".into(),

@@ -16,6 +16,7 @@ type RegisterOp = Operation<RegisterInput, RegisterOutput>;
 pub fn parse(text: &str) -> Result<Vec<RegisterOp>, FormatError> {
     let mut pending: BTreeMap<u64, (u64, RegisterInput)> = BTreeMap::new();
     let mut ops: Vec<RegisterOp> = Vec::new();
+    let mut op_lines = 0;
     for (index, raw) in text.lines().enumerate() {
         let line_no = index + 1;
         let time = index as u64;
@@ -28,6 +29,7 @@ pub fn parse(text: &str) -> Result<Vec<RegisterOp>, FormatError> {
                 "expected `jepsen.util - <process>`",
             ));
         };
+        op_lines += 1;
         let fields: Vec<&str> = rest.split('\t').map(str::trim).collect();
         if fields.len() < 4 {
             return Err(FormatError::new(
@@ -92,6 +94,13 @@ pub fn parse(text: &str) -> Result<Vec<RegisterOp>, FormatError> {
                 ))
             }
         }
+    }
+    if op_lines == 0 && text.lines().any(|l| !l.trim().is_empty()) {
+        // Other log lines are skipped, but a file with none of ours is the wrong format.
+        return Err(FormatError::new(
+            1,
+            "no `INFO jepsen.util - <process>\t<type>\t<f>\t<value>` op lines: not a Jepsen register log",
+        ));
     }
     for (process, (call, input)) in pending {
         ops.push(RegisterOp {
@@ -174,5 +183,16 @@ INFO  jepsen.util - 2\t:ok\t:read\t2\n";
     fn bad_cas_value_is_an_error() {
         let err = parse("INFO  jepsen.util - 3\t:invoke\t:cas\t[1]\n").unwrap_err();
         assert!(err.message.contains("[from to]"), "{err}");
+    }
+
+    #[test]
+    fn a_file_of_another_format_is_an_error() {
+        let err = parse("{:process 0, :type :invoke, :f :get, :key \"1\"}\n").unwrap_err();
+        assert!(err.message.contains("not a Jepsen register log"), "{err}");
+        assert_eq!(
+            parse("").unwrap(),
+            Vec::new(),
+            "an empty log is an empty history"
+        );
     }
 }

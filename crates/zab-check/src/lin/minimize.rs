@@ -18,20 +18,28 @@ use super::{Budget, Model, Operation};
 
 /// The ids of the ops whose outcomes are needed to show that `ops` is not linearizable.
 /// Every trial runs within `budget`; a trial that runs out counts as "not shown", so the
-/// evidence is always a proven violation. Parts larger than `max_ops` after the cut are
-/// returned with every definite op.
+/// evidence is always a proven violation. All trials together stop after `total` steps
+/// (keeping what was shown so far). Parts larger than `max_ops` after the cut are returned
+/// with every definite op.
 pub fn minimize<M: Model>(
     model: &M,
     ops: &[&Operation<M::Input, M::Output>],
     budget: Budget,
+    total: Budget,
     max_ops: usize,
 ) -> Vec<u64> {
+    let spent = std::cell::Cell::new(0u64);
     let fails = |trial: &[Operation<M::Input, M::Output>]| -> bool {
+        if spent.get() >= total.steps {
+            return false;
+        }
         let kept: Vec<&Operation<M::Input, M::Output>> = trial
             .iter()
             .filter(|op| !(op.is_unknown() && model.is_read_only(&op.input)))
             .collect();
-        check_partition(model, &kept, budget).verdict == PartitionVerdict::NotLinearizable
+        let result = check_partition(model, &kept, budget);
+        spent.set(spent.get() + result.steps);
+        result.verdict == PartitionVerdict::NotLinearizable
     };
     let owned: Vec<Operation<M::Input, M::Output>> = ops.iter().map(|op| (*op).clone()).collect();
     let mut current = earliest_failing_cut(&owned, &fails).unwrap_or(owned);
@@ -42,7 +50,7 @@ pub fn minimize<M: Model>(
     let mut order: Vec<usize> = (0..current.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(current[i].ret));
     for i in order {
-        if current[i].is_unknown() {
+        if current[i].is_unknown() || spent.get() >= total.steps {
             continue;
         }
         let saved = current[i].clone();

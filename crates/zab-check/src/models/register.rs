@@ -264,7 +264,13 @@ mod tests {
         ];
         assert_eq!(verdict(&ops), PartitionVerdict::NotLinearizable);
         let refs: Vec<_> = ops.iter().collect();
-        let core = crate::lin::minimize(&RegisterModel, &refs, Budget::default(), 100);
+        let core = crate::lin::minimize(
+            &RegisterModel,
+            &refs,
+            Budget::default(),
+            Budget::default(),
+            100,
+        );
         // Reading 1 then 7 is only impossible because write(7) had completed before read 1.
         assert_eq!(core, vec![1, 2, 3]);
     }

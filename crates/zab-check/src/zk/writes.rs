@@ -159,7 +159,10 @@ pub fn check(
             &model,
             &part_ops,
             Budget {
-                steps: budget.steps.min(1_000_000),
+                steps: budget.steps.min(200_000),
+            },
+            Budget {
+                steps: budget.steps.min(2_000_000),
             },
             minimize_ops_max,
         );

@@ -32,6 +32,10 @@ impl DataTree {
         if h.zxid > self.last_applied {
             self.last_applied = h.zxid;
         }
+        debug_assert!(
+            self.nodes.contains_key(path::ROOT),
+            "the root survives every txn"
+        );
         Applied { result, watches }
     }
 
@@ -199,6 +203,7 @@ impl DataTree {
         );
         let stat = child.client_stat();
         self.insert_node(path, child);
+        self.quota_on_create(&parent, path, data.len());
         let none = BTreeSet::new();
         self.fire(false, path, EventType::NodeCreated, zxid, acl, &none, out);
         self.fire(
@@ -242,6 +247,7 @@ impl DataTree {
             })
             .ok_or(ErrorCode::NoNode)?;
         let node = self.remove_node(path).ok_or(ErrorCode::NoNode)?;
+        self.quota_on_delete(&parent, path, node.data.len());
         let none = BTreeSet::new();
         let processed = self.fire(
             false,
@@ -283,15 +289,17 @@ impl DataTree {
         time: i64,
         out: &mut Vec<(ConnId, WatchEvent)>,
     ) -> Result<Stat, ErrorCode> {
-        let (stat, acl) = self
+        let (stat, acl, old_len) = self
             .update_node(path, |n| {
-                n.data = data.to_vec();
+                let old_len = n.data.len();
+                n.set_data(data.to_vec());
                 n.stat.mtime = time;
                 n.stat.mzxid = zxid;
                 n.stat.version = version;
-                (n.client_stat(), n.acl.clone())
+                (n.client_stat(), n.acl.clone(), old_len)
             })
             .ok_or(ErrorCode::NoNode)?;
+        self.quota_on_set_data(path, data.len() as i64 - old_len as i64);
         self.fire(
             false,
             path,

@@ -42,11 +42,18 @@ fn finalise(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The hash of a node's data, cached in the node.
+pub fn data_hash(data: &[u8]) -> u64 {
+    let mut h = Fnv::new();
+    h.field(data);
+    h.0
+}
+
 /// The digest of one node.
 pub fn node_digest(path: &str, node: &Node) -> u64 {
     let mut h = Fnv::new();
     h.field(path.as_bytes());
-    h.field(&node.data);
+    h.u64(node.data_hash());
     h.u64(node.acl.len() as u64);
     for a in &node.acl {
         h.u64(a.perms as u32 as u64);

@@ -18,6 +18,9 @@ impl DataTree {
         let mut containers = BTreeSet::new();
         let mut ttls = BTreeSet::new();
         for (p, n) in &self.nodes {
+            if !n.data_hash_is_current() {
+                return Err(format!("{p}'s cached data hash is stale"));
+            }
             sum = sum.wrapping_add(digest::node_digest(p, n));
             for child in &n.children {
                 let c = path::join(p, child);

@@ -17,6 +17,7 @@ pub mod node;
 mod overlay;
 pub mod path;
 mod prepare;
+mod quota;
 mod read;
 mod snapshot;
 pub mod watch;
@@ -48,6 +49,8 @@ pub struct DataTree {
     /// Container and TTL nodes, for the leader's container manager.
     containers: BTreeSet<String>,
     ttls: BTreeSet<String>,
+    /// Paths with a quota (`pTrie`), derived from the `/zookeeper/quota` subtree.
+    quotas: BTreeSet<String>,
     data_watches: WatchManager,
     child_watches: WatchManager,
     /// The auth ids each watching connection had at its latest read: notifications are
@@ -100,6 +103,7 @@ impl DataTree {
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
+            quotas: BTreeSet::new(),
             data_watches: WatchManager::default(),
             child_watches: WatchManager::default(),
             conn_auth: BTreeMap::new(),
@@ -160,6 +164,30 @@ impl DataTree {
     /// Number of watch registrations (`zk_watch_count`).
     pub fn watch_count(&self) -> usize {
         self.data_watches.len() + self.child_watches.len()
+    }
+
+    /// Number of ephemeral nodes (`zk_ephemerals_count`).
+    pub fn ephemerals_count(&self) -> usize {
+        self.ephemerals.values().map(|s| s.len()).sum()
+    }
+
+    /// `zk_approximate_data_size`: path length plus data length over every node, as
+    /// `DataTree.approximateDataSize` counts (ZooKeeper counts the root under both of its
+    /// names; we count it once).
+    pub fn approximate_data_size(&self) -> u64 {
+        self.nodes
+            .iter()
+            .map(|(p, n)| (p.len() + n.data.len()) as u64)
+            .sum()
+    }
+
+    /// The paths a connection watches, data and child managers together, sorted (`wchc`).
+    pub fn watched_paths(&self, conn: ConnId) -> Vec<String> {
+        let mut paths = self.data_watches.paths_of(conn);
+        paths.extend(self.child_watches.paths_of(conn));
+        paths.sort();
+        paths.dedup();
+        paths
     }
 
     /// A client connection closed: drop its watches (`DataTree.removeCnxn`).

@@ -73,17 +73,42 @@ pub struct Node {
     pub stat: PersistedStat,
     /// Child names (not paths), ordered so that getChildren is deterministic.
     pub children: BTreeSet<String>,
+    /// Hash of `data`, kept so that the digest update on every child change of a node with
+    /// large data does not rehash it. Changed only through [`Node::set_data`].
+    data_hash: u64,
 }
 
 impl Node {
     pub fn new(data: Vec<u8>, acl: Vec<Acl>, kind: NodeKind, stat: PersistedStat) -> Node {
+        let data_hash = super::digest::data_hash(&data);
         Node {
             data,
             acl,
             kind,
             stat,
             children: BTreeSet::new(),
+            data_hash,
         }
+    }
+
+    /// Replace the data (keeping its hash current).
+    pub(super) fn set_data(&mut self, data: Vec<u8>) {
+        self.data_hash = super::digest::data_hash(&data);
+        self.data = data;
+    }
+
+    /// Does the cached hash match the data? (For audits.)
+    pub(super) fn data_hash_is_current(&self) -> bool {
+        self.data_hash == super::digest::data_hash(&self.data)
+    }
+
+    pub(super) fn data_hash(&self) -> u64 {
+        debug_assert_eq!(
+            self.data_hash,
+            super::digest::data_hash(&self.data),
+            "data hash is current"
+        );
+        self.data_hash
     }
 
     /// The Stat a client sees (`DataNode.copyStat`).

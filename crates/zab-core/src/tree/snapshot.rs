@@ -167,6 +167,7 @@ impl DataTree {
         if r.at != r.buf.len() {
             return Err(SnapshotError::TrailingBytes(r.buf.len() - r.at));
         }
+        tree.rebuild_quotas();
         Ok(tree)
     }
 }

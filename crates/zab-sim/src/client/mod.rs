@@ -22,6 +22,7 @@ use zab_core::request::{ConnectRequest, EventType, Request, Response, WatchEvent
 
 /// `ClientCnxn`'s special xids.
 pub const SET_WATCHES_XID: i32 = -8;
+pub const PING_XID: i32 = -2;
 
 /// What the client asks of the engine.
 #[derive(Clone, Debug, PartialEq)]
@@ -395,6 +396,10 @@ impl Client {
         result: Result<Response, ErrorCode>,
         ops: &mut [ClientOp],
     ) {
+        if xid == PING_XID {
+            // `ClientCnxn` returns before updating lastZxid for ping replies.
+            return;
+        }
         if zxid.0 > 0 && zxid.0 < u64::MAX / 2 {
             self.last_zxid_seen = self.last_zxid_seen.max(zxid);
         }

@@ -99,7 +99,9 @@ impl Workload {
                     Request::Delete { path, version: -1 }
                 } else if !self.queue_parent {
                     create(QUEUE, Vec::new(), CreateMode::Persistent)
-                } else if prng.chance(0.5) {
+                } else if prng.chance(0.3) {
+                    // Enqueue less often than the two-step dequeue (list, delete the head) runs,
+                    // so the queue stays short, as a healthy consumer keeps it.
                     let data = self.value();
                     create(
                         &format!("{QUEUE}/item-"),

@@ -28,7 +28,13 @@ pub(crate) fn next_nemesis_delay(spec: &NemesisSpec, prng: &mut Prng) -> Option<
 }
 
 impl<P: Process> Sim<P> {
-    fn record_fault(&mut self, at: SimTime, action: &str, targets: Vec<ServerId>, detail: String) {
+    pub(crate) fn record_fault(
+        &mut self,
+        at: SimTime,
+        action: &str,
+        targets: Vec<ServerId>,
+        detail: String,
+    ) {
         self.trace.record(
             at,
             "fault",

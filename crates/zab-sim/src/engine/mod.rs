@@ -25,6 +25,9 @@ pub use node::NodeState;
 #[cfg(test)]
 mod toy_tests;
 
+#[cfg(test)]
+mod zab_tests;
+
 use crate::client::Client;
 use crate::clock::NodeClock;
 use crate::disk::Disk;
@@ -37,7 +40,7 @@ use crate::time::SimTime;
 use crate::trace::Trace;
 use node::Node;
 use zab_check::history::{FinalState, History, HISTORY_FORMAT_VERSION};
-use zab_core::ids::{Millis, ServerId};
+use zab_core::ids::{Millis, ServerId, Zxid};
 use zab_core::peer::{Input, Output, Peer, Recovered, Timer};
 use zab_core::Config;
 
@@ -101,6 +104,11 @@ pub struct Counters {
     pub timers_fired: u64,
     pub inputs: u64,
     pub queue_overflows: u64,
+    /// Processes that panicked (each one is also a `panic` fault in the history).
+    pub process_panics: u64,
+    /// Timer events that found their timer moved or cancelled.
+    pub timers_stale: u64,
+    pub queue_len_max: u64,
 }
 
 /// What a finished run hands back.
@@ -129,6 +137,11 @@ pub trait Process {
     fn start(config: Config, recovered: Recovered, now: Millis, seed: u64) -> Self;
     fn handle(&mut self, now: Millis, input: Input);
     fn poll_output(&mut self) -> Option<Output>;
+    /// The last applied zxid and the tree digest there, for the run's final states. `None`
+    /// makes the engine fall back to the last `Digest`/`Committed` events it saw.
+    fn applied_state(&self) -> Option<(Zxid, u64)> {
+        None
+    }
 }
 
 impl Process for Peer {
@@ -159,6 +172,8 @@ pub struct Sim<P: Process = Peer> {
     pub(crate) quiet: bool,
     pub(crate) end: SimTime,
     scratch: Vec<Output>,
+    arrivals: Vec<(SimTime, Arrival)>,
+    pub(crate) packets: Vec<crate::net::Packet>,
 }
 
 impl<P: Process> Sim<P> {
@@ -245,6 +260,8 @@ impl<P: Process> Sim<P> {
             quiet: false,
             end,
             scratch: Vec::new(),
+            arrivals: Vec::new(),
+            packets: Vec::new(),
         }
     }
 
@@ -268,6 +285,23 @@ impl<P: Process> Sim<P> {
         }
     }
 
+    /// Send through the network and schedule what it puts on the wire.
+    pub(crate) fn net_send(
+        &mut self,
+        at: SimTime,
+        link: LinkId,
+        side: crate::net::Side,
+        packet: crate::net::Packet,
+    ) {
+        let mut buf = std::mem::take(&mut self.arrivals);
+        self.net.send_into(at, link, side, packet, &mut buf);
+        for (when, a) in buf.drain(..) {
+            self.counters.packets_sent += 1;
+            self.schedule(when, Event::Arrive(a));
+        }
+        self.arrivals = buf;
+    }
+
     pub(crate) fn schedule_arrivals(&mut self, arrivals: Vec<(SimTime, Arrival)>) {
         for (at, a) in arrivals {
             self.counters.packets_sent += 1;
@@ -278,6 +312,10 @@ impl<P: Process> Sim<P> {
     /// Run to the end; `progress` is called every 65,536 events.
     pub fn run(mut self, mut progress: impl FnMut(Progress)) -> RunOutput {
         while let Some((at, _seq, event)) = self.queue.pop() {
+            if self.trace.events() & 0xfff == 0 {
+                self.counters.queue_len_max =
+                    self.counters.queue_len_max.max(self.queue.len() as u64);
+            }
             if self.trace.events() & 0xffff == 0 {
                 progress(Progress {
                     now: at,
@@ -352,13 +390,23 @@ impl<P: Process> Sim<P> {
         self.history.final_states = self
             .nodes
             .iter()
-            .map(|n| FinalState {
-                server: n.id,
-                alive: n.is_up(),
-                last_applied: n
-                    .last_digest
-                    .map_or(n.last_committed, |(z, _)| z.max(n.last_committed)),
-                digest: n.last_digest.map_or(0, |(_, d)| d),
+            .map(|n| {
+                let from_events = (
+                    n.last_digest
+                        .map_or(n.last_committed, |(z, _)| z.max(n.last_committed)),
+                    n.last_digest.map_or(0, |(_, d)| d),
+                );
+                let (last_applied, digest) = n
+                    .peer
+                    .as_ref()
+                    .and_then(|p| p.applied_state())
+                    .unwrap_or(from_events);
+                FinalState {
+                    server: n.id,
+                    alive: n.is_up(),
+                    last_applied,
+                    digest,
+                }
             })
             .collect();
         let mut connects = 0;

@@ -8,6 +8,7 @@ use crate::disk::Stop;
 use crate::hash::hash_serialize;
 use crate::net::{EndState, Host, LinkKind, Packet, Side};
 use crate::time::{SimTime, Span};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use zab_check::history::ServerRecord;
 use zab_core::ids::{Millis, ServerId};
 use zab_core::peer::{Input, Output, Role, ServerEvent, Timer};
@@ -27,26 +28,52 @@ impl<P: Process> Sim<P> {
             return;
         }
         let local = node.local_now(at);
-        let ping_conn = match &input {
-            Input::ClientPing { conn } => Some(conn.0),
-            _ => None,
-        };
         let peer = node.peer.as_mut().expect("an up node has a process");
-        peer.handle(local, input);
+        let handled = catch_unwind(AssertUnwindSafe(|| peer.handle(local, input)));
         self.counters.inputs += 1;
-        self.drain(at, id);
-        if let Some(link) = ping_conn {
-            // The server answers pings itself (xid -2) as long as the connection is open.
-            self.send_on(at, link, Side::Acceptor, Packet::PingReply);
+        match handled {
+            Ok(()) => self.drain(at, id),
+            Err(payload) => self.process_panicked(at, id, payload),
         }
+    }
+
+    /// The process panicked: a bug in the protocol code, reported as a `panic` fault (which
+    /// the verdict turns into a violation) and treated as a crash of that server, so the run
+    /// goes on and the seed can be replayed.
+    fn process_panicked(
+        &mut self,
+        at: SimTime,
+        id: ServerId,
+        payload: Box<dyn std::any::Any + Send>,
+    ) {
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "non-string panic".to_string());
+        self.counters.process_panics += 1;
+        self.stop_process(at, id, false);
+        self.record_fault(
+            at,
+            "panic",
+            vec![id],
+            format!("the process panicked: {message}"),
+        );
     }
 
     /// Carry out every output the peer has queued.
     pub(crate) fn drain(&mut self, at: SimTime, id: ServerId) {
         let mut outputs = std::mem::take(&mut self.scratch);
         if let Some(peer) = self.node_mut(id).and_then(|n| n.peer.as_mut()) {
-            while let Some(o) = peer.poll_output() {
-                outputs.push(o);
+            let polled = catch_unwind(AssertUnwindSafe(|| {
+                while let Some(o) = peer.poll_output() {
+                    outputs.push(o);
+                }
+            }));
+            if let Err(payload) = polled {
+                outputs.clear();
+                self.scratch = outputs;
+                return self.process_panicked(at, id, payload);
             }
         }
         for o in outputs.drain(..) {
@@ -232,6 +259,7 @@ impl<P: Process> Sim<P> {
         if node.incarnation != incarnation
             || node.timers.get(&timer).map(|t| t.1) != Some(generation)
         {
+            self.counters.timers_stale += 1;
             return;
         }
         node.timers.remove(&timer);
@@ -288,10 +316,24 @@ impl<P: Process> Sim<P> {
         let recovered = node.disk.recovered();
         let local = node.local_now(at);
         let seed = node.prng.next_u64();
-        node.peer = Some(P::start(node.config.clone(), recovered, local, seed));
-        node.state = NodeState::Up;
-        node.role = Role::Looking;
-        self.drain(at, id);
+        let config = node.config.clone();
+        match catch_unwind(AssertUnwindSafe(|| {
+            P::start(config, recovered, local, seed)
+        })) {
+            Ok(peer) => {
+                let node = self.node_mut(id).expect("checked above");
+                node.peer = Some(peer);
+                node.state = NodeState::Up;
+                node.role = Role::Looking;
+                self.drain(at, id);
+            }
+            Err(payload) => {
+                if let Some(node) = self.node_mut(id) {
+                    node.state = NodeState::Crashed;
+                }
+                self.process_panicked(at, id, payload);
+            }
+        }
     }
 
     /// Stop a server: a process crash (connections reset by the still-running kernel) or a

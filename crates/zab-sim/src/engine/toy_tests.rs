@@ -22,6 +22,8 @@ enum Seen {
 }
 
 thread_local! {
+    /// When set, a toy panics on receiving ping number n.
+    static PANIC_ON_PING: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
     static LOG: RefCell<Vec<(u64, SimTimeMs, Seen)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -87,14 +89,19 @@ impl Process for Toy {
             Input::Message {
                 from,
                 msg: PeerMessage::Quorum(QuorumPacket::Ping { zxid, .. }),
-            } => log(
-                me,
-                now,
-                Seen::Ping {
-                    from: from.0,
-                    n: zxid.0,
-                },
-            ),
+            } => {
+                if PANIC_ON_PING.with(|p| p.get()) == Some(zxid.0) && me == ServerId(1) {
+                    panic!("toy bug on ping {}", zxid.0);
+                }
+                log(
+                    me,
+                    now,
+                    Seen::Ping {
+                        from: from.0,
+                        n: zxid.0,
+                    },
+                )
+            }
             Input::TimerFired(Timer::Tick) => {
                 log(me, now, Seen::Tick);
                 self.n += 1;
@@ -337,4 +344,35 @@ fn a_power_off_loses_what_was_not_fsynced_and_restart_reads_the_durable_log() {
         })
         .collect();
     assert!(tokens.windows(2).all(|w| w[1] == w[0] + 1), "{tokens:?}");
+}
+
+#[test]
+fn a_panicking_process_is_reported_and_crashed_and_the_run_goes_on() {
+    PANIC_ON_PING.with(|p| p.set(Some(7)));
+    let (out, log) = run_toy(BASE, 1);
+    PANIC_ON_PING.with(|p| p.set(None));
+    let panics: Vec<_> = out
+        .history
+        .faults
+        .iter()
+        .filter(|f| f.action == "panic")
+        .collect();
+    assert_eq!(panics.len(), 1, "{:?}", out.history.faults);
+    assert_eq!(panics[0].targets, vec![ServerId(1)]);
+    assert!(
+        panics[0].detail.contains("toy bug on ping 7"),
+        "{}",
+        panics[0].detail
+    );
+    assert_eq!(out.counters.process_panics, 1);
+    // The others saw server 1 go away and kept running.
+    assert!(log
+        .iter()
+        .any(|(me, _, s)| *me == 2 && *s == Seen::Disconnected(1)));
+    assert!(log
+        .iter()
+        .any(|(me, t, s)| *me == 2 && rel(*t) > 4000 && *s == Seen::Tick));
+    let scenario = parse("toy.toml", "toy", BASE).unwrap();
+    let v = crate::verdict::expectations(&scenario, &out.history);
+    assert_eq!(v[0].name, "process-panic");
 }

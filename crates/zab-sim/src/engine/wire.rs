@@ -31,8 +31,7 @@ impl<P: Process> Sim<P> {
             .link(link)
             .is_some_and(|l| l.end(side) == EndState::Open);
         if open {
-            let arrivals = self.net.send(at, link, side, packet);
-            self.schedule_arrivals(arrivals);
+            self.net_send(at, link, side, packet);
         } else {
             self.counters.sends_without_connection += 1;
         }
@@ -84,7 +83,9 @@ impl<P: Process> Sim<P> {
             return;
         }
         let (link_id, to) = (arrival.link, arrival.to);
-        for packet in self.net.arrive(arrival) {
+        let mut ready = std::mem::take(&mut self.packets);
+        self.net.arrive_into(arrival, &mut ready);
+        for packet in ready.drain(..) {
             self.counters.packets_delivered += 1;
             self.trace.record(
                 at,
@@ -98,6 +99,7 @@ impl<P: Process> Sim<P> {
             );
             self.on_packet(at, link_id, to, packet);
         }
+        self.packets = ready;
     }
 
     fn on_packet(&mut self, at: SimTime, link_id: LinkId, side: Side, packet: Packet) {
@@ -337,11 +339,6 @@ fn hash_packet(h: &mut crate::hash::StableHasher, packet: &Packet) {
             hash_serialize(h, result);
         }
         Packet::ClientWatch(e) => hash_serialize(h, e),
-        Packet::Syn
-        | Packet::SynAck
-        | Packet::Rst
-        | Packet::Fin
-        | Packet::ClientPing
-        | Packet::PingReply => {}
+        Packet::Syn | Packet::SynAck | Packet::Rst | Packet::Fin | Packet::ClientPing => {}
     }
 }

@@ -34,7 +34,7 @@ pub struct Scenario {
     pub faults: Vec<FaultSpec>,
     pub nemesis: Option<NemesisSpec>,
     pub expect: Expect,
-    /// `[expect] first_leader`: the first server to establish leadership.
+    /// `[expect] first_leader`: the first server to take the leading role.
     pub expect_first_leader: Option<ServerId>,
     /// `[expect] min_acked_writes`: the workload made at least this much progress.
     pub expect_min_acked_writes: u64,

@@ -5,6 +5,7 @@ mod errors;
 pub(super) mod fixture;
 mod multi;
 mod ops;
+mod quotas;
 mod sessions;
 mod snapshots;
 mod watches;
