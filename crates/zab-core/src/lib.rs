@@ -23,6 +23,7 @@ pub mod persist;
 // The protocol.
 pub mod election;
 pub mod peer;
+pub mod quorum;
 pub mod zab;
 
 pub use bugs::{Bug, BugSet};

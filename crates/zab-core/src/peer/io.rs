@@ -227,12 +227,18 @@ pub enum Output {
         msg: PeerMessage,
     },
     /// Open a connection; the driver answers `Connected` or `ConnectFailed` (after at most
-    /// `timeout`, when the other host drops SYNs).
+    /// `timeout`, when the other host drops SYNs). Every `Connect` gets exactly one answer:
+    /// the election's blocking-connect bug waits for it. On the election channel a new
+    /// connection with a peer replaces any earlier one between the same two servers (the
+    /// driver keeps one per pair and does not report the replaced one as `Disconnected`).
     Connect {
         to: ServerId,
         channel: Channel,
         timeout: Millis,
     },
+    /// Close every connection with `peer` on `channel`; the driver delivers `Disconnected`
+    /// to the other side. Events of one pair of servers must reach each side in the order
+    /// they happened (a `Disconnected` never overtakes a later `Connected`).
     Disconnect {
         peer: ServerId,
         channel: Channel,

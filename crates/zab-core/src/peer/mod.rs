@@ -1,38 +1,458 @@
 //! One ZooKeeper server's protocol state (`QuorumPeer` and the servers it runs), as a sans-IO
 //! value: `handle(now, input)` in, `poll_output()` out, `next_deadline()` for the driver.
+//!
+//! The peer owns the election ([`FastLeaderElection`]), the election channel's connection
+//! manager ([`ConnectionManager`]) and the role it is in ([`RoleState`]). The election ends in
+//! one of the `become_*` hooks; anything that ends a role calls [`Peer::go_looking`]. ZAB's
+//! discovery, synchronisation and broadcast plug into those hooks and into the quorum-channel
+//! handlers at the bottom of this file.
 
 mod io;
+mod outbox;
+mod rng;
 
 pub use io::*;
+pub(crate) use outbox::Outbox;
+pub use rng::Prng;
 
+use crate::bugs::Bug;
 use crate::config::Config;
-use crate::ids::Millis;
-use std::collections::VecDeque;
+use crate::election::fle::ElectionTimings;
+use crate::election::{
+    ConnectionManager, ElectionAction, FastLeaderElection, Notification, ServerState, Vote,
+};
+use crate::ids::{Epoch, Millis, ServerId, Zxid};
+use crate::quorum::{Majority, QuorumVerifier};
+use crate::zab::packet::QuorumPacket;
+use std::sync::Arc;
 
-/// One server. Skeleton: the driver-facing shape is final; the election and ZAB fill it in.
+/// What only the current role has. The ZAB issue grows these variants (a leader's learner
+/// handlers, a follower's sync state, …).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoleState {
+    /// Electing; the election itself is [`Peer::election`] because its logical clock
+    /// outlives each round.
+    Looking,
+    Following {
+        leader: ServerId,
+    },
+    Leading,
+    Observing {
+        leader: ServerId,
+    },
+}
+
+impl RoleState {
+    pub fn role(&self) -> Role {
+        match self {
+            RoleState::Looking => Role::Looking,
+            RoleState::Following { .. } => Role::Following,
+            RoleState::Leading => Role::Leading,
+            RoleState::Observing { .. } => Role::Observing,
+        }
+    }
+
+    /// The state this server reports in notifications.
+    pub fn server_state(&self) -> ServerState {
+        match self {
+            RoleState::Looking => ServerState::Looking,
+            RoleState::Following { .. } => ServerState::Following,
+            RoleState::Leading => ServerState::Leading,
+            RoleState::Observing { .. } => ServerState::Observing,
+        }
+    }
+}
+
+/// How many loopback notifications one input may generate before we conclude the election
+/// is livelocked with itself (it never is: each loopback is answered by at most one more).
+const LOOPBACK_ROUNDS_MAX: usize = 10_000;
+
+/// One server.
 pub struct Peer {
     config: Config,
-    outbox: VecDeque<Output>,
+    verifier: Arc<dyn QuorumVerifier>,
+    /// The peer's own randomness, derived from the driver's seed.
+    rng: Prng,
+    out: Outbox,
+    election: FastLeaderElection,
+    cnxn: ConnectionManager,
+    role: RoleState,
+    /// `QuorumPeer.currentVote`: our own vote at boot, then the last election's result. It is
+    /// what we answer LOOKING servers with once we lead, follow or observe.
+    current_vote: Vote,
+    /// The newest zxid in our log (the vote we start an election with).
+    last_logged_zxid: Zxid,
+    /// The `currentEpoch` file.
+    current_epoch: Epoch,
+    /// The `acceptedEpoch` file.
+    accepted_epoch: Epoch,
 }
 
 impl Peer {
-    /// Build a peer from its configuration and what its disk returned.
-    pub fn new(config: Config, _recovered: Recovered, _now: Millis, _seed: u64) -> Peer {
-        Peer {
+    /// Build a peer from its configuration and what its disk returned, and start electing.
+    /// Drain `poll_output` after this as after every `handle`.
+    pub fn new(config: Config, recovered: Recovered, now: Millis, seed: u64) -> Peer {
+        let verifier: Arc<dyn QuorumVerifier> = Arc::new(Majority::new(config.voters.clone()));
+        let participant = config.voters.contains(&config.me);
+        let timings = ElectionTimings {
+            finalize_wait_ms: config.finalize_wait_ms,
+            min_notification_interval_ms: config.finalize_wait_ms,
+            max_notification_interval_ms: config.max_notification_interval_ms,
+        };
+        let election =
+            FastLeaderElection::new(config.me, participant, Arc::clone(&verifier), timings);
+        let cnxn = ConnectionManager::new(
+            config.me,
+            Millis(config.cnx_timeout_ms),
+            config.bugs.has(Bug::BlockingConnect),
+        );
+        let current_epoch = recovered.current_epoch.unwrap_or(Epoch::ZERO);
+        let accepted_epoch = recovered.accepted_epoch.unwrap_or(Epoch::ZERO);
+        // The ZAB issue decodes the log; until then a recovered server votes with zxid 0.
+        let last_logged_zxid = Zxid::ZERO;
+        let current_vote = Vote {
+            leader: config.me,
+            zxid: last_logged_zxid,
+            election_epoch: 0,
+            peer_epoch: current_epoch,
+            state: ServerState::Looking,
+        };
+        let mut peer = Peer {
+            rng: Prng::new(seed),
+            verifier,
+            out: Outbox::default(),
+            election,
+            cnxn,
+            role: RoleState::Looking,
+            current_vote,
+            last_logged_zxid,
+            current_epoch,
+            accepted_epoch,
             config,
-            outbox: VecDeque::new(),
-        }
+        };
+        peer.start_election(now);
+        peer
     }
 
     pub fn config(&self) -> &Config {
         &self.config
     }
 
+    pub fn me(&self) -> ServerId {
+        self.config.me
+    }
+
+    pub fn role(&self) -> Role {
+        self.role.role()
+    }
+
+    pub fn role_state(&self) -> &RoleState {
+        &self.role
+    }
+
+    /// The leader we follow or observe, or ourselves when leading.
+    pub fn leader(&self) -> Option<ServerId> {
+        match self.role {
+            RoleState::Looking => None,
+            RoleState::Leading => Some(self.config.me),
+            RoleState::Following { leader } | RoleState::Observing { leader } => Some(leader),
+        }
+    }
+
+    /// `QuorumPeer.currentVote`.
+    pub fn current_vote(&self) -> Vote {
+        self.current_vote
+    }
+
+    pub fn election(&self) -> &FastLeaderElection {
+        &self.election
+    }
+
+    pub fn verifier(&self) -> &dyn QuorumVerifier {
+        &*self.verifier
+    }
+
+    pub fn last_logged_zxid(&self) -> Zxid {
+        self.last_logged_zxid
+    }
+
+    pub fn current_epoch(&self) -> Epoch {
+        self.current_epoch
+    }
+
+    pub fn accepted_epoch(&self) -> Epoch {
+        self.accepted_epoch
+    }
+
+    /// The peer's randomness (for ZAB and sessions).
+    pub fn rng(&mut self) -> &mut Prng {
+        &mut self.rng
+    }
+
     /// Feed one input.
-    pub fn handle(&mut self, _now: Millis, _input: Input) {}
+    pub fn handle(&mut self, now: Millis, input: Input) {
+        match input {
+            Input::Message {
+                from,
+                msg: PeerMessage::Election(n),
+            } => self.receive_notification(now, from, n),
+            Input::Message {
+                from,
+                msg: PeerMessage::Quorum(packet),
+            } => self.on_quorum_packet(now, from, packet),
+            Input::Connected {
+                peer,
+                channel: Channel::Election,
+                outbound,
+            } => self.cnxn.on_connected(now, peer, outbound, &mut self.out),
+            Input::Disconnected {
+                peer,
+                channel: Channel::Election,
+            } => self.cnxn.on_disconnected(peer),
+            Input::ConnectFailed {
+                peer,
+                channel: Channel::Election,
+            } => self.cnxn.on_connect_failed(now, peer, &mut self.out),
+            Input::Connected {
+                peer,
+                channel: Channel::Quorum,
+                outbound,
+            } => self.on_quorum_connected(now, peer, outbound),
+            Input::Disconnected {
+                peer,
+                channel: Channel::Quorum,
+            } => self.on_quorum_disconnected(now, peer),
+            Input::ConnectFailed {
+                peer,
+                channel: Channel::Quorum,
+            } => self.on_quorum_connect_failed(now, peer),
+            Input::TimerFired(timer) => {
+                if self.out.take_due(timer, now) {
+                    self.on_timer(now, timer);
+                }
+            }
+            Input::PersistDone { token, result } => self.on_persist_done(now, token, result),
+            Input::ClientConnect { .. }
+            | Input::ClientRequest { .. }
+            | Input::ClientPing { .. }
+            | Input::ClientDisconnected { .. } => self.on_client(now, input),
+        }
+        self.settle(now);
+    }
 
     /// Drain one output; the driver calls this until `None` after every `handle`.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outbox.pop_front()
+        self.out.pop()
     }
+
+    /// The earliest armed timer: the driver fires it (`Input::TimerFired`) at that time.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.out.next_deadline()
+    }
+
+    fn on_timer(&mut self, now: Millis, timer: Timer) {
+        match timer {
+            Timer::Election => {
+                let mut actions = Vec::new();
+                let delivered = self.cnxn.have_delivered();
+                self.election.on_timeout(now, delivered, &mut actions);
+                self.apply_election(now, actions);
+            }
+            Timer::ConnectBlock => self.cnxn.on_block_timeout(now, &mut self.out),
+            Timer::Tick | Timer::PhaseDeadline | Timer::SessionExpiry => {
+                self.on_zab_timer(now, timer)
+            }
+        }
+    }
+
+    // ----- election -----
+
+    /// `FastLeaderElection.WorkerReceiver`: what happens to a notification on arrival,
+    /// before (and whether) the election loop sees it.
+    fn receive_notification(&mut self, now: Millis, from: ServerId, mut n: Notification) {
+        // The sender is whoever the connection belongs to, not what the message claims.
+        n.sid = from;
+        let state = self.role.server_state();
+        if !self.verifier.voters().contains(&from) {
+            // A non-voter (an observer) never takes part: answer it right away with our
+            // current vote, our round and our state.
+            let reply = self.notification_of(self.current_vote, self.election.logical_clock());
+            self.send_notification(now, from, reply);
+            return;
+        }
+        if state == ServerState::Looking {
+            let lagging =
+                n.state == ServerState::Looking && n.election_epoch < self.election.logical_clock();
+            self.election.enqueue(n);
+            if lagging {
+                // A LOOKING voter from an older round: tell it where we are.
+                let proposal = self.election.proposal();
+                let reply = self.notification_of(proposal, proposal.election_epoch);
+                self.send_notification(now, from, reply);
+            }
+        } else if n.state == ServerState::Looking {
+            // We lead, follow or observe: tell the LOOKING server whom, so it can join.
+            let vote = self.current_vote;
+            let reply = self.notification_of(vote, vote.election_epoch);
+            self.send_notification(now, from, reply);
+        }
+    }
+
+    fn notification_of(&self, vote: Vote, round: u64) -> Notification {
+        Notification {
+            leader: vote.leader,
+            zxid: vote.zxid,
+            election_epoch: round,
+            state: self.role.server_state(),
+            sid: self.config.me,
+            peer_epoch: vote.peer_epoch,
+        }
+    }
+
+    fn send_notification(&mut self, now: Millis, to: ServerId, n: Notification) {
+        self.cnxn.to_send(now, to, n, &mut self.out);
+    }
+
+    fn start_election(&mut self, now: Millis) {
+        debug_assert_eq!(self.role, RoleState::Looking);
+        let mut actions = Vec::new();
+        self.election
+            .start(now, self.last_logged_zxid, self.current_epoch, &mut actions);
+        self.apply_election(now, actions);
+    }
+
+    fn apply_election(&mut self, now: Millis, actions: Vec<ElectionAction>) {
+        for action in actions {
+            match action {
+                ElectionAction::Send { to, notification } => {
+                    self.send_notification(now, to, notification)
+                }
+                ElectionAction::SetTimer { at } => self.out.set_timer(Timer::Election, at),
+                ElectionAction::CancelTimer => self.out.cancel_timer(Timer::Election),
+                ElectionAction::ConnectAll => self.cnxn.connect_all(now, &mut self.out),
+                ElectionAction::Decided { vote, state } => self.finish_election(now, vote, state),
+            }
+        }
+    }
+
+    /// Deliver loopback notifications and let the election run, until nothing is left to do
+    /// for this instant.
+    fn settle(&mut self, now: Millis) {
+        for _ in 0..LOOPBACK_ROUNDS_MAX {
+            let mut actions = Vec::new();
+            let stalled = self.cnxn.election_stalled();
+            if stalled != self.election.is_stalled() {
+                self.election.set_stalled(now, stalled, &mut actions);
+                self.apply_election(now, actions);
+                continue;
+            }
+            if let Some(n) = self.cnxn.take_loopback() {
+                let me = self.config.me;
+                self.receive_notification(now, me, n);
+                continue;
+            }
+            if self.role == RoleState::Looking && self.election.has_queued() {
+                self.election.run(now, &mut actions);
+                self.apply_election(now, actions);
+                if !self.election.is_stalled() && self.election.has_queued() {
+                    continue;
+                }
+            }
+            return;
+        }
+        debug_assert!(false, "the peer settles within a bounded number of steps");
+    }
+
+    /// The election ended: record the vote and take up the role.
+    fn finish_election(&mut self, now: Millis, vote: Vote, state: ServerState) {
+        debug_assert_eq!(self.role, RoleState::Looking, "only a LOOKING peer elects");
+        debug_assert!(
+            (state == ServerState::Leading) == (vote.leader == self.config.me),
+            "a LEADING vote names itself, and only then do we lead"
+        );
+        self.current_vote = Vote { state, ..vote };
+        self.out.push(Output::Event(ServerEvent::Elected {
+            leader: vote.leader,
+            election_epoch: vote.election_epoch,
+        }));
+        match state {
+            ServerState::Leading => self.become_leader(now, vote),
+            ServerState::Following => self.become_follower(now, vote),
+            ServerState::Observing => self.become_observer(now, vote),
+            ServerState::Looking => debug_assert!(false, "an election never ends LOOKING"),
+        }
+    }
+
+    fn set_role(&mut self, role: RoleState) {
+        let changed = role.role() != self.role.role();
+        self.role = role;
+        if changed {
+            self.out.push(Output::Event(ServerEvent::RoleChanged {
+                role: self.role.role(),
+            }));
+        }
+    }
+
+    // ----- role hooks: ZAB fills these in -----
+
+    /// FLE elected us. ZAB: start `Leader.lead()` (discovery as the leader).
+    fn become_leader(&mut self, _now: Millis, vote: Vote) {
+        debug_assert_eq!(vote.leader, self.config.me);
+        self.set_role(RoleState::Leading);
+    }
+
+    /// FLE elected `vote.leader`. ZAB: connect to its quorum port, FOLLOWERINFO.
+    fn become_follower(&mut self, _now: Millis, vote: Vote) {
+        debug_assert_ne!(vote.leader, self.config.me);
+        self.set_role(RoleState::Following {
+            leader: vote.leader,
+        });
+    }
+
+    /// An observer learned the leader. ZAB: connect, OBSERVERINFO.
+    fn become_observer(&mut self, _now: Millis, vote: Vote) {
+        debug_assert!(self.config.is_observer());
+        self.set_role(RoleState::Observing {
+            leader: vote.leader,
+        });
+    }
+
+    /// Leave the current role and elect again (a phase timed out, the leader went away, a
+    /// quorum was lost). ZAB: tear down the role's state before calling this.
+    pub fn go_looking(&mut self, now: Millis) {
+        if self.role == RoleState::Looking {
+            return;
+        }
+        self.set_role(RoleState::Looking);
+        self.start_election(now);
+    }
+
+    /// `QuorumPeer.updateElectionVote`: once a new epoch is established, answer LOOKING
+    /// servers with it, so a late joiner's vote matches (ZOOKEEPER-1732).
+    pub fn update_election_vote(&mut self, epoch: Epoch) {
+        debug_assert!(self.role != RoleState::Looking);
+        self.current_vote.peer_epoch = epoch;
+    }
+
+    // ----- quorum channel, disk and clients: the ZAB and tree issues fill these in -----
+
+    fn on_quorum_packet(&mut self, _now: Millis, _from: ServerId, _packet: QuorumPacket) {}
+
+    fn on_quorum_connected(&mut self, _now: Millis, _peer: ServerId, _outbound: bool) {}
+
+    fn on_quorum_disconnected(&mut self, _now: Millis, _peer: ServerId) {}
+
+    fn on_quorum_connect_failed(&mut self, _now: Millis, _peer: ServerId) {}
+
+    fn on_zab_timer(&mut self, _now: Millis, _timer: Timer) {}
+
+    fn on_persist_done(
+        &mut self,
+        _now: Millis,
+        _token: PersistToken,
+        _result: Result<(), DiskError>,
+    ) {
+    }
+
+    fn on_client(&mut self, _now: Millis, _input: Input) {}
 }
