@@ -15,10 +15,15 @@ fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let ok = match task.as_str() {
         "ci" => run("bash", &[".ci/run"]),
-        "bench" => run(
-            "cargo",
-            &["bench", "--package", "zab-sim", "--bench", "throughput"],
-        ),
+        "bench" => {
+            run(
+                "cargo",
+                &["bench", "--package", "zab-sim", "--bench", "throughput"],
+            ) & run(
+                "cargo",
+                &["bench", "--package", "zab-check", "--bench", "check"],
+            )
+        }
         _ => {
             eprintln!("usage: cargo xtask <ci|bench>");
             false

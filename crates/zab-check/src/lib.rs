@@ -23,6 +23,7 @@ pub mod verdict;
 // Entry points: our histories, other tools' histories.
 mod check;
 pub mod external;
+pub mod synth;
 
 pub use check::{check_history, CheckError, CheckOptions};
 pub use history::History;

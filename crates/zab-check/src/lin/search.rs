@@ -10,11 +10,50 @@
 use super::bitset::Bitset;
 use super::{Budget, Model, Operation};
 use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, Hasher};
 
-/// A fixed-key hasher: the memo set is only probed, never iterated, but a fixed key keeps
-/// even its memory layout free of ambient randomness.
-type FixedHasher = BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
+/// A small multiplicative hasher for the memo's bitset keys (Firefox's "Fx" scheme). The
+/// memo is only probed, never iterated, and the hasher has no random key, so nothing about
+/// it can leak nondeterminism; SipHash was most of the search's time.
+#[derive(Default)]
+struct WordHasher {
+    hash: u64,
+}
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        for &b in chunks.remainder() {
+            self.add(b as u64);
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.add(word);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.add(word as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// The (linearised set, state) pairs already explored.
+type Memo<S> = HashSet<(Bitset, S), BuildHasherDefault<WordHasher>>;
 
 const NIL: usize = usize::MAX;
 
@@ -240,7 +279,7 @@ impl Search {
     ) -> (PartitionVerdict, u64) {
         let mut state = init;
         let mut linearized = Bitset::new(ops.len());
-        let mut memo: HashSet<(Bitset, M::State), FixedHasher> = HashSet::default();
+        let mut memo: Memo<M::State> = Memo::default();
         let mut calls: Vec<(usize, M::State)> = Vec::new();
         let mut steps: u64 = 0;
         let mut entry = self.entries[self.head].next;

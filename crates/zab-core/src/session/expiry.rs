@@ -46,7 +46,7 @@ impl<E: Ord + Copy> ExpiryQueue<E> {
         }
         self.buckets.entry(at).or_default().insert(elem);
         debug_assert!(
-            at.0.is_multiple_of(self.interval_ms),
+            at.0.is_multiple_of(self.interval_ms) || at.0 == u64::MAX,
             "buckets sit on interval boundaries"
         );
         Some(at)
@@ -90,7 +90,10 @@ impl<E: Ord + Copy> ExpiryQueue<E> {
         if now < self.next {
             return Vec::new();
         }
-        let later = self.buckets.split_off(&Millis(now.0 + 1));
+        let later = match now.0.checked_add(1) {
+            Some(after) => self.buckets.split_off(&Millis(after)),
+            None => BTreeMap::new(),
+        };
         let due = std::mem::replace(&mut self.buckets, later);
         self.next = Millis(round_up(now.0, self.interval_ms));
         let mut out = Vec::new();
@@ -110,7 +113,7 @@ impl<E: Ord + Copy> ExpiryQueue<E> {
             return Vec::new();
         }
         let due = self.next;
-        self.next = Millis(due.0 + self.interval_ms);
+        self.next = Millis(due.0.saturating_add(self.interval_ms));
         let set = self.buckets.remove(&due).unwrap_or_default();
         for e in &set {
             self.expiry.remove(e);
@@ -129,7 +132,7 @@ impl<E: Ord + Copy> ExpiryQueue<E> {
 
 /// The first multiple of `interval` strictly after `t` (`roundToNextInterval`).
 fn round_up(t: u64, interval: u64) -> u64 {
-    (t / interval + 1) * interval
+    (t / interval).saturating_add(1).saturating_mul(interval)
 }
 
 #[cfg(test)]
@@ -188,6 +191,18 @@ mod tests {
         assert_eq!(stepped, vec![1, 2, 3]);
         assert_eq!(a.next_expiration(), b.next_expiration());
         assert_eq!(b.next_due(), Some(Millis(10000)));
+    }
+
+    #[test]
+    fn the_end_of_time_does_not_overflow() {
+        let mut q = ExpiryQueue::new(1000, Millis(u64::MAX - 10));
+        q.update(1u32, 5000, Millis(u64::MAX - 5));
+        assert_eq!(
+            q.poll_all(Millis(u64::MAX)),
+            vec![1u32],
+            "saturated at the last instant"
+        );
+        assert!(q.poll(Millis(u64::MAX)).is_empty());
     }
 
     #[test]

@@ -84,6 +84,14 @@ impl SessionTracker {
         added
     }
 
+    /// Track every session of the replicated table, as a new leader does
+    /// (`SessionTrackerImpl`'s constructor): each gets a full timeout from `now`.
+    pub fn load(&mut self, sessions: impl IntoIterator<Item = (SessionId, i32)>, now: Millis) {
+        for (id, timeout_ms) in sessions {
+            self.track_session(id, timeout_ms, now);
+        }
+    }
+
     /// Activity on a session (any request or ping) pushes its expiry out. `false` if the
     /// session is unknown or closing: the caller must not serve it.
     pub fn touch(&mut self, id: SessionId, now: Millis) -> bool {

@@ -107,3 +107,96 @@ fn new_ids_skip_sessions_already_tracked() {
     let fresh = t.create_session(4000, now);
     assert_eq!(fresh.0, first.0 + 1);
 }
+
+#[test]
+fn load_tracks_the_trees_sessions_from_now() {
+    let mut t = SessionTracker::new(&config(), Millis(0));
+    t.load([(SessionId(5), 4000), (SessionId(6), 8000)], Millis(20_000));
+    assert_eq!(t.len(), 2);
+    assert_eq!(t.next_deadline(), Some(Millis(26_000)));
+    assert_eq!(t.expire(Millis(26_000)), vec![SessionId(5)]);
+}
+
+mod model {
+    //! The tracker against a naive one: a deadline per session, checked at every tick.
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        Create(i32),
+        Touch(usize),
+        Close(usize),
+        Advance(u64),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (1000..20_000i32).prop_map(Step::Create),
+            (0..8usize).prop_map(Step::Touch),
+            (0..8usize).prop_map(Step::Close),
+            (0..9000u64).prop_map(Step::Advance),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn expiry_matches_tick_by_tick_deadlines(steps in prop::collection::vec(step(), 1..60)) {
+            let tick = 2000u64;
+            let mut t = SessionTracker::new(&config(), Millis(0));
+            let mut now = 0u64;
+            // Naive model: session -> bucket time (first tick boundary after the deadline).
+            let mut deadline: BTreeMap<SessionId, u64> = BTreeMap::new();
+            let mut timeouts: BTreeMap<SessionId, i32> = BTreeMap::new();
+            let mut ids: Vec<SessionId> = Vec::new();
+            let mut last_tick = 0u64; // the model checks each boundary once
+            for s in steps {
+                match s {
+                    Step::Create(ms) => {
+                        let ms = t.negotiate_timeout(ms);
+                        let id = t.create_session(ms, Millis(now));
+                        ids.push(id);
+                        timeouts.insert(id, ms);
+                        deadline.insert(id, ((now + ms as u64) / tick + 1) * tick);
+                    }
+                    Step::Touch(i) => {
+                        if let Some(id) = ids.get(i) {
+                            let alive = deadline.contains_key(id);
+                            prop_assert_eq!(t.touch(*id, Millis(now)), alive);
+                            if alive {
+                                deadline.insert(*id, ((now + timeouts[id] as u64) / tick + 1) * tick);
+                            }
+                        }
+                    }
+                    Step::Close(i) => {
+                        if let Some(id) = ids.get(i) {
+                            t.remove(*id);
+                            deadline.remove(id);
+                        }
+                    }
+                    Step::Advance(ms) => {
+                        now += ms;
+                        let mut want = Vec::new();
+                        while last_tick + tick <= now {
+                            last_tick += tick;
+                            let due: Vec<SessionId> = deadline.iter().filter(|(_, d)| **d == last_tick).map(|(s, _)| *s).collect();
+                            for s in due {
+                                deadline.remove(&s);
+                                want.push(s);
+                            }
+                        }
+                        want.sort();
+                        prop_assert_eq!(t.expire(Millis(now)), want);
+                        if let Some(next) = t.next_deadline() {
+                            prop_assert!(next.0 > now && next.0.is_multiple_of(tick));
+                            prop_assert_eq!(Some(next.0), deadline.values().min().copied());
+                        } else {
+                            prop_assert!(deadline.is_empty());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

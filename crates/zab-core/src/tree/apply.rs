@@ -32,6 +32,10 @@ impl DataTree {
         if h.zxid > self.last_applied {
             self.last_applied = h.zxid;
         }
+        debug_assert!(
+            self.nodes.contains_key(path::ROOT),
+            "the root survives every txn"
+        );
         Applied { result, watches }
     }
 

@@ -162,6 +162,30 @@ impl DataTree {
         self.data_watches.len() + self.child_watches.len()
     }
 
+    /// Number of ephemeral nodes (`zk_ephemerals_count`).
+    pub fn ephemerals_count(&self) -> usize {
+        self.ephemerals.values().map(|s| s.len()).sum()
+    }
+
+    /// `zk_approximate_data_size`: path length plus data length over every node, as
+    /// `DataTree.approximateDataSize` counts (ZooKeeper counts the root under both of its
+    /// names; we count it once).
+    pub fn approximate_data_size(&self) -> u64 {
+        self.nodes
+            .iter()
+            .map(|(p, n)| (p.len() + n.data.len()) as u64)
+            .sum()
+    }
+
+    /// The paths a connection watches, data and child managers together, sorted (`wchc`).
+    pub fn watched_paths(&self, conn: ConnId) -> Vec<String> {
+        let mut paths = self.data_watches.paths_of(conn);
+        paths.extend(self.child_watches.paths_of(conn));
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+
     /// A client connection closed: drop its watches (`DataTree.removeCnxn`).
     pub fn remove_watcher(&mut self, conn: ConnId) {
         self.data_watches.remove_watcher(conn);

@@ -24,7 +24,9 @@ enum SessionMark {
     Closing,
 }
 
-/// The leader's prepare step with its outstanding-changes overlay.
+/// The leader's prepare step with its outstanding-changes overlay. The overlay holds one
+/// record per node a prepared-but-unapplied write touches, so it is bounded by the leader's
+/// limit on proposals in flight; `committed` drains it.
 #[derive(Clone, Debug)]
 pub struct Preparer {
     overlay: Overlay,
@@ -70,6 +72,10 @@ impl Preparer {
         zxid: Zxid,
         time: Millis,
     ) -> Txn {
+        debug_assert!(
+            zxid > tree.last_applied(),
+            "a new txn's zxid is above everything applied"
+        );
         let body = match request {
             Request::Multi(ops) => self.prepare_multi(tree, session, auth, ops, zxid, time),
             Request::CloseSession => self.prepare_close_session(tree, session, zxid),

@@ -165,6 +165,14 @@ impl WatchManager {
         fired
     }
 
+    /// The paths a connection has entries on, sorted.
+    pub fn paths_of(&self, conn: ConnId) -> Vec<String> {
+        self.by_conn
+            .get(&conn)
+            .map(|p| p.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Number of (connection, path) entries, as `wchs` counts them.
     pub fn len(&self) -> usize {
         self.by_path.values().map(|m| m.len()).sum()

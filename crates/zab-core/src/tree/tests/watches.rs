@@ -312,3 +312,34 @@ fn close_session_fires_deleted_for_its_ephemerals() {
     let ev = f.events(&Request::CloseSession);
     assert_eq!(kinds(&ev), vec![(C2, EventType::NodeDeleted, "/e".into())]);
 }
+
+#[test]
+fn watch_listing_and_counts_for_four_letter_words() {
+    let mut f = Fixture::new();
+    f.ok(&create("/a", b"xyz"));
+    f.read(C1, &get_data("/a", true)).unwrap();
+    f.read(C1, &get_children("/", true)).unwrap();
+    f.read(C2, &add_watch("/a", AddWatchMode::Persistent))
+        .unwrap();
+    assert_eq!(
+        f.tree.watched_paths(C1),
+        vec!["/".to_string(), "/a".to_string()]
+    );
+    assert_eq!(f.tree.watched_paths(C2), vec!["/a".to_string()]);
+    assert_eq!(
+        f.tree.watch_count(),
+        4,
+        "C2's persistent watch sits in both managers"
+    );
+    // "/" + "/zookeeper" + "/zookeeper/quota" + "/zookeeper/config" + "/a"(+3 bytes)
+    assert_eq!(
+        f.tree.approximate_data_size(),
+        (1 + 10 + 16 + 17 + 2 + 3) as u64
+    );
+    f.ok(&create_mode(
+        "/e",
+        b"",
+        crate::request::CreateMode::Ephemeral,
+    ));
+    assert_eq!(f.tree.ephemerals_count(), 1);
+}
