@@ -91,7 +91,10 @@ impl Proposals {
             return Vec::new();
         }
         self.outstanding
-            .range((std::ops::Bound::Excluded(after), std::ops::Bound::Included(up_to)))
+            .range((
+                std::ops::Bound::Excluded(after),
+                std::ops::Bound::Included(up_to),
+            ))
             .map(|(z, _)| *z)
             .collect()
     }

@@ -2,13 +2,14 @@
 //! it carries `Output::Send` between peers after a fixed latency, answers `Connect` with
 //! `Connected` (or `ConnectFailed`: at once for a crashed process, after the timeout for a
 //! powered-off host), and fires timers in time order on a virtual clock. Ties are broken by
-//! scheduling order, so every run is the same.
+//! scheduling order, so every run is the same. Disk requests complete after one latency on an
+//! in-memory disk that keeps unsynced appends apart (a crash loses them), so ZAB runs too.
 
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use zab_core::bugs::BugSet;
-use zab_core::peer::{Channel, Input, Output, Recovered, Role, ServerEvent, Timer};
+use zab_core::peer::{Channel, Input, Output, PersistOp, Recovered, Role, ServerEvent, Timer};
 use zab_core::{Config, Epoch, Millis, Peer, ServerId};
 
 pub fn ids(v: &[u64]) -> BTreeSet<ServerId> {
@@ -42,8 +43,10 @@ pub struct Router {
     timers: BTreeMap<ServerId, BTreeMap<Timer, Millis>>,
     queue: BTreeMap<(Millis, u64), Event>,
     seq: u64,
-    /// Established election connections, as unordered pairs (low, high).
-    conns: BTreeSet<(ServerId, ServerId)>,
+    /// Established connections, as (channel, low, high).
+    conns: BTreeSet<(Channel, ServerId, ServerId)>,
+    /// Each server's disk: durable log bytes, unsynced appends, snapshots, epoch files.
+    disks: BTreeMap<ServerId, MemDisk>,
     /// Every event each server reported, with its time.
     pub events: Vec<(Millis, ServerId, ServerEvent)>,
     pub connects: u64,
@@ -66,6 +69,7 @@ impl Router {
             queue: BTreeMap::new(),
             seq: 0,
             conns: BTreeSet::new(),
+            disks: BTreeMap::new(),
             events: Vec::new(),
             connects: 0,
             disconnects: 0,
@@ -87,12 +91,15 @@ impl Router {
     /// Start (or restart) `sid` now, from its recovered epochs.
     pub fn start(&mut self, sid: u64) {
         let sid = ServerId(sid);
-        let epoch = self.epochs.get(&sid).copied();
-        let recovered = Recovered {
-            current_epoch: epoch,
-            accepted_epoch: epoch,
-            ..Recovered::default()
-        };
+        let mut recovered = self
+            .disks
+            .get(&sid)
+            .map(MemDisk::recovered)
+            .unwrap_or_default();
+        if let Some(epoch) = self.epochs.get(&sid).copied() {
+            recovered.current_epoch = Some(epoch);
+            recovered.accepted_epoch = Some(epoch);
+        }
         self.down.remove(&sid);
         let peer = Peer::new(self.config(sid), recovered, self.now, 7 + sid.0);
         self.peers.insert(sid, peer);
@@ -111,15 +118,19 @@ impl Router {
         self.peers.remove(&sid);
         self.timers.remove(&sid);
         self.down.insert(sid, how);
-        let gone: Vec<(ServerId, ServerId)> = self
+        if let Some(disk) = self.disks.get_mut(&sid) {
+            disk.unsynced.clear();
+        }
+        let gone: Vec<(Channel, ServerId, ServerId)> = self
             .conns
             .iter()
-            .filter(|(a, b)| *a == sid || *b == sid)
+            .filter(|(_, a, b)| *a == sid || *b == sid)
             .copied()
             .collect();
-        for pair in gone {
-            self.conns.remove(&pair);
-            let other = if pair.0 == sid { pair.1 } else { pair.0 };
+        for conn in gone {
+            self.conns.remove(&conn);
+            let (channel, low, high) = conn;
+            let other = if low == sid { high } else { low };
             if how == Down::Crashed {
                 // The kernel resets the connections of a dead process.
                 let at = self.now + self.latency_ms;
@@ -127,10 +138,7 @@ impl Router {
                     at,
                     Event::Deliver {
                         to: other,
-                        input: Input::Disconnected {
-                            peer: sid,
-                            channel: Channel::Election,
-                        },
+                        input: Input::Disconnected { peer: sid, channel },
                     },
                 );
             }
@@ -175,8 +183,8 @@ impl Router {
         let lat = self.latency_ms;
         match output {
             Output::Send { to, msg } => {
-                let pair = (from.min(to), from.max(to));
-                if self.conns.contains(&pair) && !self.down.contains_key(&to) {
+                let conn = (msg.channel(), from.min(to), from.max(to));
+                if self.conns.contains(&conn) && !self.down.contains_key(&to) {
                     self.messages += 1;
                     let at = self.now + lat;
                     self.push(
@@ -193,12 +201,9 @@ impl Router {
                 channel,
                 timeout,
             } => {
-                assert_eq!(
-                    channel,
-                    Channel::Election,
-                    "only the election channel exists yet"
-                );
-                self.connects += 1;
+                if channel == Channel::Election {
+                    self.connects += 1;
+                }
                 match self.down.get(&to) {
                     Some(Down::PoweredOff) => {
                         let at = self.now + timeout;
@@ -233,7 +238,7 @@ impl Router {
                     }
                     None => {
                         // The handshake completes after one hop on both sides.
-                        self.conns.insert((from.min(to), from.max(to)));
+                        self.conns.insert((channel, from.min(to), from.max(to)));
                         let at = self.now + lat;
                         self.push(
                             at,
@@ -261,9 +266,11 @@ impl Router {
                 }
             }
             Output::Disconnect { peer, channel } => {
-                self.disconnects += 1;
-                let pair = (from.min(peer), from.max(peer));
-                if self.conns.remove(&pair) {
+                if channel == Channel::Election {
+                    self.disconnects += 1;
+                }
+                let conn = (channel, from.min(peer), from.max(peer));
+                if self.conns.remove(&conn) {
                     let at = self.now + lat;
                     self.push(
                         at,
@@ -284,6 +291,20 @@ impl Router {
                 self.timers.entry(from).or_default().remove(&timer);
             }
             Output::Event(e) => self.events.push((self.now, from, e)),
+            Output::Persist { token, op } => {
+                self.disks.entry(from).or_default().execute(&op);
+                let at = self.now + lat;
+                self.push(
+                    at,
+                    Event::Deliver {
+                        to: from,
+                        input: Input::PersistDone {
+                            token,
+                            result: Ok(()),
+                        },
+                    },
+                );
+            }
             other => panic!("unexpected output from {from}: {other:?}"),
         }
     }
@@ -385,7 +406,51 @@ impl Router {
             .collect()
     }
 
+    /// Election connections.
     pub fn connections(&self) -> usize {
-        self.conns.len()
+        self.conns
+            .iter()
+            .filter(|(c, _, _)| *c == Channel::Election)
+            .count()
+    }
+}
+
+/// One server's disk: durable records, and appended-but-unsynced ones kept apart.
+#[derive(Clone, Debug, Default)]
+pub struct MemDisk {
+    pub durable: Vec<(zab_core::Zxid, Vec<u8>)>,
+    pub unsynced: Vec<(zab_core::Zxid, Vec<u8>)>,
+    pub accepted: Option<Epoch>,
+    pub current: Option<Epoch>,
+    pub snapshots: Vec<(zab_core::Zxid, Vec<u8>)>,
+}
+
+impl MemDisk {
+    fn execute(&mut self, op: &PersistOp) {
+        match op {
+            PersistOp::AppendLog { zxid, record } => self.unsynced.push((*zxid, record.clone())),
+            PersistOp::Fsync { .. } => self.durable.append(&mut self.unsynced),
+            PersistOp::WriteAcceptedEpoch(e) => self.accepted = Some(*e),
+            PersistOp::WriteCurrentEpoch(e) => self.current = Some(*e),
+            PersistOp::Snapshot { zxid, bytes } => {
+                self.snapshots.retain(|(z, _)| z != zxid);
+                self.snapshots.push((*zxid, bytes.clone()));
+                self.snapshots.sort_by_key(|(z, _)| *z);
+            }
+            PersistOp::TruncateLog { to } => {
+                self.durable.retain(|(z, _)| z <= to);
+                self.unsynced.retain(|(z, _)| z <= to);
+                self.snapshots.retain(|(z, _)| z <= to);
+            }
+        }
+    }
+
+    fn recovered(&self) -> Recovered {
+        Recovered {
+            log: self.durable.iter().flat_map(|(_, r)| r.clone()).collect(),
+            snapshots: self.snapshots.clone(),
+            accepted_epoch: self.accepted,
+            current_epoch: self.current,
+        }
     }
 }
