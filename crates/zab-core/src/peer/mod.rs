@@ -284,6 +284,10 @@ impl Peer {
             self.role != RoleState::Leading || self.config.voters.contains(&self.config.me),
             "only a voter leads"
         );
+        debug_assert!(
+            self.halted.is_some() || self.zab.role() == self.role.role(),
+            "ZAB plays the role the election settled on"
+        );
     }
 
     /// Drain one output; the driver calls this until `None` after every `handle`.
@@ -498,7 +502,7 @@ impl Peer {
     // ----- ZAB: the quorum channel, its timers, the disk and the clients -----
 
     /// Hand an input to ZAB, then carry out what it asked for.
-    fn to_zab(&mut self, now: Millis, input: Input) {
+    fn feed_zab(&mut self, now: Millis, input: Input) {
         let handled = self.zab.handle(now, input);
         debug_assert!(handled, "only ZAB's inputs are routed to it");
         self.pump_zab(now);
@@ -537,12 +541,12 @@ impl Peer {
 
     fn on_quorum_packet(&mut self, now: Millis, from: ServerId, packet: QuorumPacket) {
         let msg = PeerMessage::Quorum(packet);
-        self.to_zab(now, Input::Message { from, msg });
+        self.feed_zab(now, Input::Message { from, msg });
     }
 
     fn on_quorum_connected(&mut self, now: Millis, peer: ServerId, outbound: bool) {
         let channel = Channel::Quorum;
-        self.to_zab(
+        self.feed_zab(
             now,
             Input::Connected {
                 peer,
@@ -554,23 +558,23 @@ impl Peer {
 
     fn on_quorum_disconnected(&mut self, now: Millis, peer: ServerId) {
         let channel = Channel::Quorum;
-        self.to_zab(now, Input::Disconnected { peer, channel });
+        self.feed_zab(now, Input::Disconnected { peer, channel });
     }
 
     fn on_quorum_connect_failed(&mut self, now: Millis, peer: ServerId) {
         let channel = Channel::Quorum;
-        self.to_zab(now, Input::ConnectFailed { peer, channel });
+        self.feed_zab(now, Input::ConnectFailed { peer, channel });
     }
 
     fn on_zab_timer(&mut self, now: Millis, timer: Timer) {
-        self.to_zab(now, Input::TimerFired(timer));
+        self.feed_zab(now, Input::TimerFired(timer));
     }
 
     fn on_persist_done(&mut self, now: Millis, token: PersistToken, result: Result<(), DiskError>) {
-        self.to_zab(now, Input::PersistDone { token, result });
+        self.feed_zab(now, Input::PersistDone { token, result });
     }
 
     fn on_client(&mut self, now: Millis, input: Input) {
-        self.to_zab(now, input);
+        self.feed_zab(now, input);
     }
 }
