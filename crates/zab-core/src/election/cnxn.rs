@@ -6,8 +6,8 @@
 //!   replaces an unsent older one. When a connection comes up and the queue is empty, the
 //!   last message sent to that peer is sent again, in case the previous connection lost it.
 //! - Only a connection initiated by the higher server id survives. A lower id that connects
-//!   to us is dropped (`Output::Disconnect`, which closes every election connection with that
-//!   peer, as ZooKeeper also finishes its existing sender) and we connect back. When we are
+//!   to us is dropped (`Output::Disconnect`; we also forget any connection we had with it, as
+//!   ZooKeeper finishes its existing sender) and we connect back. When we are
 //!   the lower id and our connect succeeds, we wait for the other side to connect back.
 //! - Connects carry the connect timeout (`zookeeper.cnxTimeout`). The driver must answer
 //!   every `Connect` with `Connected` or `ConnectFailed`, at the latest after that timeout.

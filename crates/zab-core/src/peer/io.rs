@@ -106,6 +106,10 @@ pub enum Input {
     Message { from: ServerId, msg: PeerMessage },
     /// A connection to `peer` on `channel` is established. `outbound` says whether this side
     /// initiated it (the election channel's "higher id keeps it" rule needs to know).
+    /// The acceptor hears of a connection before anything it sends on it can arrive, and the
+    /// initiator's `Connected` is not overtaken by the acceptor's reaction to it (a
+    /// `Disconnected` or a connect back). If the connection was closed or replaced before the
+    /// initiator heard of it, the initiator gets `Connected` and then `Disconnected`.
     Connected {
         peer: ServerId,
         channel: Channel,
@@ -241,8 +245,9 @@ pub enum Output {
         channel: Channel,
         timeout: Millis,
     },
-    /// Close every connection with `peer` on `channel`; the driver delivers `Disconnected`
-    /// to the other side. Events of one pair of servers must reach each side in the order
+    /// Close the established connection with `peer` on `channel` (a connect still in progress
+    /// is not affected and is answered as usual); the driver delivers `Disconnected` to the
+    /// other side. Events of one pair of servers must reach each side in the order
     /// they happened (a `Disconnected` never overtakes a later `Connected`).
     Disconnect {
         peer: ServerId,

@@ -184,6 +184,11 @@ impl Peer {
         self.current_vote
     }
 
+    /// Whether the election connection to `peer` is up as far as this peer knows.
+    pub fn election_connected(&self, peer: ServerId) -> bool {
+        self.cnxn.is_up(peer)
+    }
+
     pub fn election(&self) -> &FastLeaderElection {
         &self.election
     }

@@ -2,11 +2,12 @@
 //! it carries `Output::Send` between peers after a fixed latency, answers `Connect` with
 //! `Connected` (or `ConnectFailed`: at once for a crashed process, after the timeout for a
 //! powered-off host), and fires timers in time order on a virtual clock. Ties are broken by
-//! scheduling order, so every run is the same. Disk requests complete after one latency on an
-//! in-memory disk that keeps unsynced appends apart (a crash loses them), so ZAB runs too.
+//! scheduling order, so every run is the same.
 
 #![allow(dead_code)]
 
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use zab_core::bugs::BugSet;
 use zab_core::peer::{Channel, Input, Output, PersistOp, Recovered, Role, ServerEvent, Timer};
@@ -18,8 +19,30 @@ pub fn ids(v: &[u64]) -> BTreeSet<ServerId> {
 
 #[derive(Debug)]
 enum Event {
-    Deliver { to: ServerId, input: Input },
-    Start { sid: ServerId },
+    /// `incarnation`: the target's incarnation when the event was caused; an event meant for
+    /// a process that has since restarted is dropped (its connections died with it).
+    Deliver {
+        to: ServerId,
+        input: Input,
+        incarnation: u64,
+    },
+    Start {
+        sid: ServerId,
+    },
+    Establish {
+        initiator: ServerId,
+        acceptor: ServerId,
+        channel: Channel,
+        timeout: Millis,
+        incarnation: u64,
+    },
+    Handshaken {
+        initiator: ServerId,
+        acceptor: ServerId,
+        channel: Channel,
+        conn: u64,
+        incarnation: u64,
+    },
 }
 
 /// How a server is unreachable.
@@ -39,19 +62,30 @@ pub struct Router {
     pub bugs: BugSet,
     pub epochs: BTreeMap<ServerId, Epoch>,
     peers: BTreeMap<ServerId, Peer>,
+    incarnations: BTreeMap<ServerId, u64>,
     down: BTreeMap<ServerId, Down>,
     timers: BTreeMap<ServerId, BTreeMap<Timer, Millis>>,
     queue: BTreeMap<(Millis, u64), Event>,
     seq: u64,
-    /// Established connections, as (channel, low, high).
-    conns: BTreeSet<(Channel, ServerId, ServerId)>,
-    /// Each server's disk: durable log bytes, unsynced appends, snapshots, epoch files.
+    /// The current connection of each channel and unordered pair (channel, low, high), by
+    /// id. A newer connection replaces an older one.
+    conns: BTreeMap<(Channel, ServerId, ServerId), u64>,
+    /// Each server's disk: durable log records, unsynced appends, snapshots, epoch files.
     disks: BTreeMap<ServerId, MemDisk>,
+    next_conn: u64,
     /// Every event each server reported, with its time.
     pub events: Vec<(Millis, ServerId, ServerEvent)>,
     pub connects: u64,
     pub disconnects: u64,
     pub messages: u64,
+    /// Extra delay per hop, drawn uniformly from `0..=jitter_ms` (0: none). Hops between one
+    /// pair of servers stay in order; hops between different pairs reorder.
+    pub jitter_ms: u64,
+    /// Print every delivery (debugging).
+    pub trace: bool,
+    rng: ChaCha8Rng,
+    /// The last scheduled arrival per (from, to), to keep each direction FIFO.
+    last_hop: BTreeMap<(ServerId, ServerId), Millis>,
 }
 
 impl Router {
@@ -64,17 +98,46 @@ impl Router {
             bugs: BugSet::default(),
             epochs: BTreeMap::new(),
             peers: BTreeMap::new(),
+            incarnations: BTreeMap::new(),
             down: BTreeMap::new(),
             timers: BTreeMap::new(),
             queue: BTreeMap::new(),
             seq: 0,
-            conns: BTreeSet::new(),
+            conns: BTreeMap::new(),
             disks: BTreeMap::new(),
+            next_conn: 0,
             events: Vec::new(),
             connects: 0,
             disconnects: 0,
             messages: 0,
+            jitter_ms: 0,
+            trace: false,
+            rng: ChaCha8Rng::seed_from_u64(0),
+            last_hop: BTreeMap::new(),
         }
+    }
+
+    /// Reseed the jitter.
+    pub fn seed(&mut self, seed: u64) {
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+    }
+
+    /// When a hop from `from` to `to` sent now arrives.
+    fn hop(&mut self, from: ServerId, to: ServerId) -> Millis {
+        let extra = if self.jitter_ms == 0 {
+            0
+        } else {
+            self.rng.gen_range(0..=self.jitter_ms)
+        };
+        let earliest = self.now + self.latency_ms + extra;
+        let last = self
+            .last_hop
+            .get(&(from, to))
+            .copied()
+            .unwrap_or(Millis::ZERO);
+        let at = earliest.max(last);
+        self.last_hop.insert((from, to), at);
+        at
     }
 
     fn config(&self, sid: ServerId) -> Config {
@@ -83,7 +146,27 @@ impl Router {
         c
     }
 
-    fn push(&mut self, at: Millis, event: Event) {
+    fn incarnation(&self, sid: ServerId) -> u64 {
+        self.incarnations.get(&sid).copied().unwrap_or(0)
+    }
+
+    fn push(&mut self, at: Millis, mut event: Event) {
+        match &mut event {
+            Event::Deliver {
+                to, incarnation, ..
+            } => *incarnation = self.incarnation(*to),
+            Event::Establish {
+                initiator,
+                incarnation,
+                ..
+            } => *incarnation = self.incarnation(*initiator),
+            Event::Handshaken {
+                initiator,
+                incarnation,
+                ..
+            } => *incarnation = self.incarnation(*initiator),
+            Event::Start { .. } => {}
+        }
         self.seq += 1;
         self.queue.insert((at, self.seq), event);
     }
@@ -101,6 +184,7 @@ impl Router {
             recovered.accepted_epoch = Some(epoch);
         }
         self.down.remove(&sid);
+        *self.incarnations.entry(sid).or_default() += 1;
         let peer = Peer::new(self.config(sid), recovered, self.now, 7 + sid.0);
         self.peers.insert(sid, peer);
         self.timers.insert(sid, BTreeMap::new());
@@ -119,24 +203,27 @@ impl Router {
         self.timers.remove(&sid);
         self.down.insert(sid, how);
         if let Some(disk) = self.disks.get_mut(&sid) {
+            // What was never fsynced dies with the process.
             disk.unsynced.clear();
         }
         let gone: Vec<(Channel, ServerId, ServerId)> = self
             .conns
-            .iter()
+            .keys()
             .filter(|(_, a, b)| *a == sid || *b == sid)
             .copied()
             .collect();
-        for conn in gone {
-            self.conns.remove(&conn);
-            let (channel, low, high) = conn;
+        for key in gone {
+            self.conns.remove(&key);
+            let (channel, low, high) = key;
             let other = if low == sid { high } else { low };
             if how == Down::Crashed {
-                // The kernel resets the connections of a dead process.
-                let at = self.now + self.latency_ms;
+                // The kernel resets the connections of a dead process, behind whatever the
+                // process had already sent on them.
+                let at = self.hop(sid, other);
                 self.push(
                     at,
                     Event::Deliver {
+                        incarnation: 0,
                         to: other,
                         input: Input::Disconnected { peer: sid, channel },
                     },
@@ -183,13 +270,14 @@ impl Router {
         let lat = self.latency_ms;
         match output {
             Output::Send { to, msg } => {
-                let conn = (msg.channel(), from.min(to), from.max(to));
-                if self.conns.contains(&conn) && !self.down.contains_key(&to) {
+                let key = (msg.channel(), from.min(to), from.max(to));
+                if self.conns.contains_key(&key) && !self.down.contains_key(&to) {
                     self.messages += 1;
-                    let at = self.now + lat;
+                    let at = self.hop(from, to);
                     self.push(
                         at,
                         Event::Deliver {
+                            incarnation: 0,
                             to,
                             input: Input::Message { from, msg },
                         },
@@ -210,6 +298,7 @@ impl Router {
                         self.push(
                             at,
                             Event::Deliver {
+                                incarnation: 0,
                                 to: from,
                                 input: Input::ConnectFailed { peer: to, channel },
                             },
@@ -220,6 +309,7 @@ impl Router {
                         self.push(
                             at,
                             Event::Deliver {
+                                incarnation: 0,
                                 to: from,
                                 input: Input::ConnectFailed { peer: to, channel },
                             },
@@ -231,35 +321,24 @@ impl Router {
                         self.push(
                             at,
                             Event::Deliver {
+                                incarnation: 0,
                                 to: from,
                                 input: Input::ConnectFailed { peer: to, channel },
                             },
                         );
                     }
                     None => {
-                        // The handshake completes after one hop on both sides.
-                        self.conns.insert((channel, from.min(to), from.max(to)));
-                        let at = self.now + lat;
+                        // The SYN reaches the acceptor after one hop; the connection exists
+                        // from then on, and the initiator hears of it one hop later.
+                        let at = self.hop(from, to);
                         self.push(
                             at,
-                            Event::Deliver {
-                                to: from,
-                                input: Input::Connected {
-                                    peer: to,
-                                    channel,
-                                    outbound: true,
-                                },
-                            },
-                        );
-                        self.push(
-                            at,
-                            Event::Deliver {
-                                to,
-                                input: Input::Connected {
-                                    peer: from,
-                                    channel,
-                                    outbound: false,
-                                },
+                            Event::Establish {
+                                initiator: from,
+                                acceptor: to,
+                                channel,
+                                timeout,
+                                incarnation: 0,
                             },
                         );
                     }
@@ -269,12 +348,16 @@ impl Router {
                 if channel == Channel::Election {
                     self.disconnects += 1;
                 }
-                let conn = (channel, from.min(peer), from.max(peer));
-                if self.conns.remove(&conn) {
-                    let at = self.now + lat;
+                if self.trace {
+                    eprintln!("{} {from}: disconnect {peer}", self.now);
+                }
+                let key = (channel, from.min(peer), from.max(peer));
+                if self.conns.remove(&key).is_some() {
+                    let at = self.hop(from, peer);
                     self.push(
                         at,
                         Event::Deliver {
+                            incarnation: 0,
                             to: peer,
                             input: Input::Disconnected {
                                 peer: from,
@@ -292,11 +375,13 @@ impl Router {
             }
             Output::Event(e) => self.events.push((self.now, from, e)),
             Output::Persist { token, op } => {
+                // The disk completes each request after one latency, in issue order.
                 self.disks.entry(from).or_default().execute(&op);
                 let at = self.now + lat;
                 self.push(
                     at,
                     Event::Deliver {
+                        incarnation: 0,
                         to: from,
                         input: Input::PersistDone {
                             token,
@@ -307,6 +392,103 @@ impl Router {
             }
             other => panic!("unexpected output from {from}: {other:?}"),
         }
+    }
+
+    /// A connect's SYN arrived at `acceptor`.
+    fn establish(
+        &mut self,
+        initiator: ServerId,
+        acceptor: ServerId,
+        channel: Channel,
+        timeout: Millis,
+    ) {
+        if !self.peers.contains_key(&acceptor) {
+            // Died (or was powered off) while the SYN was on its way.
+            let at = match self.down.get(&acceptor) {
+                Some(Down::PoweredOff) => self.now + timeout,
+                _ => self.hop(acceptor, initiator),
+            };
+            self.push(
+                at,
+                Event::Deliver {
+                    incarnation: 0,
+                    to: initiator,
+                    input: Input::ConnectFailed {
+                        peer: acceptor,
+                        channel,
+                    },
+                },
+            );
+            return;
+        }
+        self.next_conn += 1;
+        let conn = self.next_conn;
+        if self.trace {
+            eprintln!(
+                "{} -> {acceptor}: accept conn {conn} from {initiator}",
+                self.now
+            );
+        }
+        self.conns.insert(
+            (channel, initiator.min(acceptor), initiator.max(acceptor)),
+            conn,
+        );
+        // The handshake's answer leaves before the acceptor's code reacts to the connection.
+        let at = self.hop(acceptor, initiator);
+        self.push(
+            at,
+            Event::Handshaken {
+                initiator,
+                acceptor,
+                channel,
+                conn,
+                incarnation: 0,
+            },
+        );
+        let now = self.now;
+        self.peers.get_mut(&acceptor).unwrap().handle(
+            now,
+            Input::Connected {
+                peer: initiator,
+                channel,
+                outbound: false,
+            },
+        );
+        self.drain(acceptor);
+    }
+
+    /// The initiator learns its connect succeeded; if the connection was closed or replaced
+    /// meanwhile, it learns that right after (connect returned, then the reset arrived).
+    fn handshaken(&mut self, initiator: ServerId, acceptor: ServerId, channel: Channel, conn: u64) {
+        let now = self.now;
+        if self.trace {
+            eprintln!("{now} -> {initiator}: handshaken conn {conn} with {acceptor}");
+        }
+        let current = self
+            .conns
+            .get(&(channel, initiator.min(acceptor), initiator.max(acceptor)))
+            == Some(&conn);
+        let Some(peer) = self.peers.get_mut(&initiator) else {
+            return;
+        };
+        peer.handle(
+            now,
+            Input::Connected {
+                peer: acceptor,
+                channel,
+                outbound: true,
+            },
+        );
+        if !current {
+            peer.handle(
+                now,
+                Input::Disconnected {
+                    peer: acceptor,
+                    channel,
+                },
+            );
+        }
+        self.drain(initiator);
     }
 
     /// The earliest armed timer of any running peer.
@@ -351,9 +533,41 @@ impl Router {
             self.now = self.now.max(key.0);
             match event {
                 Event::Start { sid } => self.start(sid.0),
-                Event::Deliver { to, input } => {
+                Event::Establish {
+                    initiator,
+                    acceptor,
+                    channel,
+                    timeout,
+                    incarnation,
+                } => {
+                    if incarnation == self.incarnation(initiator)
+                        && self.peers.contains_key(&initiator)
+                    {
+                        self.establish(initiator, acceptor, channel, timeout);
+                    }
+                }
+                Event::Handshaken {
+                    initiator,
+                    acceptor,
+                    channel,
+                    conn,
+                    incarnation,
+                } => {
+                    if incarnation == self.incarnation(initiator) {
+                        self.handshaken(initiator, acceptor, channel, conn);
+                    }
+                }
+                Event::Deliver {
+                    to,
+                    input,
+                    incarnation,
+                } => {
                     let now = self.now;
-                    if let Some(peer) = self.peers.get_mut(&to) {
+                    let current = incarnation == self.incarnation(to);
+                    if self.trace {
+                        eprintln!("{now} -> {to}: {input:?}");
+                    }
+                    if let Some(peer) = self.peers.get_mut(&to).filter(|_| current) {
                         peer.handle(now, input);
                         self.drain(to);
                     }
@@ -406,10 +620,16 @@ impl Router {
             .collect()
     }
 
+    /// Is there an election connection between `a` and `b`?
+    pub fn connected(&self, a: u64, b: u64) -> bool {
+        self.conns
+            .contains_key(&(Channel::Election, ServerId(a.min(b)), ServerId(a.max(b))))
+    }
+
     /// Election connections.
     pub fn connections(&self) -> usize {
         self.conns
-            .iter()
+            .keys()
             .filter(|(c, _, _)| *c == Channel::Election)
             .count()
     }
