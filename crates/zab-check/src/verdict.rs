@@ -119,13 +119,19 @@ impl Violation {
         }
     }
 
+    /// Add evidence ops (kept sorted, without repeats).
     pub fn with_ops(mut self, ops: impl IntoIterator<Item = u64>) -> Violation {
         self.ops.extend(ops);
+        self.ops.sort_unstable();
+        self.ops.dedup();
         self
     }
 
+    /// Add evidence server events (kept sorted, without repeats).
     pub fn with_events(mut self, events: impl IntoIterator<Item = usize>) -> Violation {
         self.events.extend(events);
+        self.events.sort_unstable();
+        self.events.dedup();
         self
     }
 }

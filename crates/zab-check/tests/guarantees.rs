@@ -620,3 +620,64 @@ fn malformed_history_is_an_error_not_a_panic() {
     b.history.version = 99;
     assert!(check_history(&b.history, &CheckOptions::default()).is_err());
 }
+
+#[test]
+fn a_server_skipping_a_committed_zxid_is_named_committed_prefix_agreement() {
+    let mut b = Builder::new();
+    b.event(0, 1, ServerEvent::LeaderEstablished { epoch: Epoch(1) });
+    for (at, zxid) in [(1, 1), (2, 2), (3, 3)] {
+        b.event(
+            at,
+            1,
+            ServerEvent::Committed {
+                zxid: z(zxid),
+                txn_hash: zxid as u64,
+            },
+        );
+    }
+    b.event(
+        1,
+        2,
+        ServerEvent::Committed {
+            zxid: z(1),
+            txn_hash: 1,
+        },
+    );
+    b.event(
+        3,
+        2,
+        ServerEvent::Committed {
+            zxid: z(3),
+            txn_hash: 3,
+        },
+    );
+    let report = b.check();
+    assert_eq!(
+        report.violated(),
+        vec![Property::CommittedPrefixAgreement],
+        "{:#?}",
+        report.violations
+    );
+    // A role change in between means a resynchronisation, which brings z(2) silently.
+    let mut b2 = Builder::new();
+    b2.history.server_events = b.history.server_events.clone();
+    b2.history.server_events.insert(
+        5,
+        ServerRecord {
+            at: Millis(2),
+            server: ServerId(2),
+            event: ServerEvent::RoleChanged {
+                role: zab_core::peer::Role::Following,
+            },
+        },
+    );
+    let fine = b2.check();
+    assert_eq!(fine.verdict(), Verdict::Ok, "{:#?}", fine.violations);
+}
+
+#[test]
+fn equal_digests_with_different_last_zxids_converge() {
+    let mut b = correct_run();
+    b.history.final_states[2].last_applied = z(2);
+    assert_eq!(b.check().verdict(), Verdict::Ok);
+}
