@@ -681,3 +681,53 @@ fn equal_digests_with_different_last_zxids_converge() {
     b.history.final_states[2].last_applied = z(2);
     assert_eq!(b.check().verdict(), Verdict::Ok);
 }
+
+#[test]
+fn children_list_missing_a_created_child_is_named_consistent_reads() {
+    let mut b = Builder::new();
+    b.op(
+        1,
+        1,
+        0,
+        5,
+        create("/q", "", CreateMode::Persistent),
+        created("/q", z(1)),
+    );
+    b.op(
+        1,
+        1,
+        6,
+        9,
+        create("/q/a", "", CreateMode::Persistent),
+        created("/q/a", z(2)),
+    );
+    let list = |names: &[&str], at: Zxid| Outcome::Ok {
+        response: Response::GetChildren {
+            children: names.iter().map(|n| n.to_string()).collect(),
+            stat: None,
+        },
+        zxid: at,
+    };
+    let children = Request::GetChildren {
+        path: "/q".into(),
+        watch: false,
+        with_stat: false,
+    };
+    b.op(2, 2, 10, 11, children.clone(), list(&["a"], z(2)));
+    b.op(3, 3, 10, 11, children.clone(), list(&[], z(1)));
+    b.healthy_servers(&[z(1), z(2)]);
+    assert_eq!(
+        b.check().verdict(),
+        Verdict::Ok,
+        "both lists match their zxids"
+    );
+    b.op(3, 3, 12, 13, children, list(&[], z(2)));
+    let report = b.check();
+    assert_eq!(
+        report.violated(),
+        vec![Property::ConsistentReads],
+        "{:#?}",
+        report.violations
+    );
+    assert_eq!(report.violations[0].ops, vec![1, 4]);
+}

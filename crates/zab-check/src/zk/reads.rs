@@ -15,6 +15,7 @@
 use super::ops::{answered_zxid, by_session, committed_anywhere, is_read, Effect, WriteLog};
 use crate::history::{ClientOp, History, Outcome};
 use crate::verdict::{Property, Violation};
+use std::collections::{BTreeMap, BTreeSet};
 use zab_core::error::ErrorCode;
 use zab_core::ids::Zxid;
 use zab_core::request::{Request, Response, Stat};
@@ -26,7 +27,7 @@ const REPORTED_MAX: usize = 10;
 pub fn consistent_reads(history: &History, log: &WriteLog) -> Vec<Violation> {
     let committed = committed_anywhere(history);
     let have_server_events = !committed.is_empty();
-    let mut violations = Vec::new();
+    let mut violations = children_reads(history, log);
     for op in &history.ops {
         if violations.len() >= REPORTED_MAX {
             break;
@@ -99,6 +100,63 @@ pub fn consistent_reads(history: &History, log: &WriteLog) -> Vec<Violation> {
     violations
 }
 
+/// getChildren answered at zxid Z must list every child an answered write created at or
+/// below Z and nothing deleted since, and must not list a child an answered write deleted at
+/// or below Z (children an unanswered write may have touched, and ephemerals, are not judged).
+fn children_reads(history: &History, log: &WriteLog) -> Vec<Violation> {
+    let mut children_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for path in log.by_path.keys() {
+        if let Some(parent) = crate::models::znode::parent_of(path) {
+            children_of.entry(parent).or_default().push(path.as_str());
+        }
+    }
+    let mut violations = Vec::new();
+    for op in &history.ops {
+        if violations.len() >= REPORTED_MAX {
+            break;
+        }
+        let (
+            Request::GetChildren { path, .. },
+            Outcome::Ok {
+                response: Response::GetChildren { children, .. },
+                zxid,
+            },
+        ) = (&op.request, &op.outcome)
+        else {
+            continue;
+        };
+        let listed: BTreeSet<&str> = children.iter().map(String::as_str).collect();
+        for child in children_of.get(path.as_str()).into_iter().flatten() {
+            if log.maybe_touched(child) || log.ephemeral_paths.contains(*child) {
+                continue;
+            }
+            let Some((_, last)) = log.by_path[*child].range(..=*zxid).next_back() else {
+                continue;
+            };
+            let name = child.rsplit('/').next().unwrap_or(child);
+            let present = !matches!(last.effect, Effect::Deleted);
+            if present != listed.contains(name) {
+                violations.push(
+                    Violation::new(
+                        Property::ConsistentReads,
+                        format!(
+                            "#{} listed the children of {path} at zxid {zxid} {} {name}, but write #{} {} it at zxid {}",
+                            op.id,
+                            if present { "without" } else { "with" },
+                            last.op,
+                            if present { "created or changed" } else { "deleted" },
+                            last.zxid
+                        ),
+                    )
+                    .with_ops([last.op, op.id]),
+                );
+                break;
+            }
+        }
+    }
+    violations
+}
+
 #[allow(clippy::too_many_arguments)]
 fn check_present(
     op: &ClientOp,
@@ -106,8 +164,8 @@ fn check_present(
     zxid: Zxid,
     data: Option<&Vec<u8>>,
     stat: &Stat,
-    writes: Option<&std::collections::BTreeMap<Zxid, super::ops::PathWrite>>,
-    committed: &std::collections::BTreeSet<Zxid>,
+    writes: Option<&BTreeMap<Zxid, super::ops::PathWrite>>,
+    committed: &BTreeSet<Zxid>,
     have_server_events: bool,
 ) -> Option<Violation> {
     let mzxid = stat.mzxid;
