@@ -70,8 +70,9 @@ pub enum LogTail {
     /// A record was cut short (a torn write).
     Torn { offset: usize },
     /// A record failed its checksum, its end marker, or did not parse; or its zxid did not
-    /// increase.
-    Corrupt { offset: usize },
+    /// increase. `mid_log` when a valid record follows it (a damaged record inside the log,
+    /// not a damaged last write).
+    Corrupt { offset: usize, mid_log: bool },
 }
 
 /// The result of reading a log back.
@@ -105,7 +106,10 @@ pub fn decode_log(bytes: &[u8]) -> LogScan {
             break LogTail::Zeros;
         }
         if len > RECORD_BYTES_MAX {
-            break LogTail::Corrupt { offset };
+            break LogTail::Corrupt {
+                offset,
+                mid_log: false,
+            };
         }
         let total = RECORD_HEADER_BYTES + len + 1;
         if rest.len() < total {
@@ -113,15 +117,18 @@ pub fn decode_log(bytes: &[u8]) -> LogScan {
         }
         let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
         let payload = &rest[RECORD_HEADER_BYTES..RECORD_HEADER_BYTES + len];
-        if crc32fast::hash(payload) != crc || rest[total - 1] != END_OF_RECORD {
-            break LogTail::Corrupt { offset };
-        }
-        let Ok(txn) = serde_json::from_slice::<Txn>(payload) else {
-            break LogTail::Corrupt { offset };
+        let parsed = if crc32fast::hash(payload) != crc || rest[total - 1] != END_OF_RECORD {
+            None
+        } else {
+            serde_json::from_slice::<Txn>(payload).ok()
         };
-        if txns.last().is_some_and(|last| last.zxid() >= txn.zxid()) {
-            break LogTail::Corrupt { offset };
-        }
+        let Some(txn) = parsed.filter(|t| txns.last().is_none_or(|last| last.zxid() < t.zxid()))
+        else {
+            break LogTail::Corrupt {
+                offset,
+                mid_log: valid_record_at(&rest[total..]),
+            };
+        };
         txns.push(txn);
         offset += total;
     };
@@ -134,6 +141,21 @@ pub fn decode_log(bytes: &[u8]) -> LogScan {
         valid_bytes: offset,
         tail,
     }
+}
+
+/// Does a record with a good checksum start at the beginning of `bytes`?
+fn valid_record_at(bytes: &[u8]) -> bool {
+    if bytes.len() < RECORD_HEADER_BYTES {
+        return false;
+    }
+    let len = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize;
+    let total = RECORD_HEADER_BYTES + len + 1;
+    if len == 0 || len > RECORD_BYTES_MAX || bytes.len() < total {
+        return false;
+    }
+    let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
+    crc32fast::hash(&bytes[RECORD_HEADER_BYTES..RECORD_HEADER_BYTES + len]) == crc
+        && bytes[total - 1] == END_OF_RECORD
 }
 
 /// What a snapshot holds: the zxid it was taken at, the session table and the tree's bytes.
@@ -279,7 +301,24 @@ mod tests {
         bytes[first_len + RECORD_HEADER_BYTES + 2] ^= 0xff;
         let scan = decode_log(&bytes);
         assert_eq!(scan.txns, txns[..1].to_vec());
-        assert_eq!(scan.tail, LogTail::Corrupt { offset: first_len });
+        assert_eq!(
+            scan.tail,
+            LogTail::Corrupt {
+                offset: first_len,
+                mid_log: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_damaged_last_record_is_a_corrupt_tail() {
+        let txns = vec![txn(1, b"x"), txn(2, b"yy")];
+        let mut bytes = log_of(&txns);
+        let last = bytes.len() - 3;
+        bytes[last] ^= 0x5a;
+        let scan = decode_log(&bytes);
+        assert_eq!(scan.txns, txns[..1].to_vec());
+        assert!(matches!(scan.tail, LogTail::Corrupt { mid_log: false, .. }));
     }
 
     #[test]

@@ -212,6 +212,11 @@ pub enum ServerEvent {
     SessionExpired {
         session: SessionId,
     },
+    /// The server refused to start: its disk could not be recovered (ZooKeeper's
+    /// `loadDataBase` throws, e.g. an acceptedEpoch behind currentEpoch, ZOOKEEPER-1653).
+    Halted {
+        reason: String,
+    },
 }
 
 /// How a learner was brought up to date.

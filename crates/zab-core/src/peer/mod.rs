@@ -24,6 +24,7 @@ use crate::election::{
 use crate::ids::{Epoch, Millis, ServerId, Zxid};
 use crate::quorum::{Majority, QuorumVerifier};
 use crate::zab::packet::QuorumPacket;
+use crate::zab::Zab;
 use std::sync::Arc;
 
 /// What only the current role has. The ZAB issue grows these variants (a leader's learner
@@ -80,12 +81,12 @@ pub struct Peer {
     /// `QuorumPeer.currentVote`: our own vote at boot, then the last election's result. It is
     /// what we answer LOOKING servers with once we lead, follow or observe.
     current_vote: Vote,
-    /// The newest zxid in our log (the vote we start an election with).
-    last_logged_zxid: Zxid,
-    /// The `currentEpoch` file.
-    current_epoch: Epoch,
-    /// The `acceptedEpoch` file.
-    accepted_epoch: Epoch,
+    /// ZAB: the database (tree, log, epochs) and the role's discovery, synchronisation and
+    /// broadcast state. It outlives roles; the `become_*` hooks and `go_looking` switch it.
+    zab: Zab,
+    /// Why this server refused to start (its disk could not be recovered, as ZooKeeper's
+    /// `loadDataBase` refuses): it then does nothing at all.
+    halted: Option<String>,
 }
 
 impl Peer {
@@ -106,32 +107,51 @@ impl Peer {
             Millis(config.cnx_timeout_ms),
             config.bugs.has(Bug::BlockingConnect),
         );
-        let current_epoch = recovered.current_epoch.unwrap_or(Epoch::ZERO);
-        let accepted_epoch = recovered.accepted_epoch.unwrap_or(Epoch::ZERO);
-        // The ZAB issue decodes the log; until then a recovered server votes with zxid 0.
-        let last_logged_zxid = Zxid::ZERO;
+        let rng = Prng::new(seed);
+        let (zab, halted) = match Zab::recover(config.clone(), &recovered) {
+            Ok((mut zab, _report)) => {
+                zab.seed(rng.fork("zab").next_u64());
+                (zab, None)
+            }
+            Err(error) => (Zab::empty(config.clone()), Some(error.to_string())),
+        };
         let current_vote = Vote {
             leader: config.me,
-            zxid: last_logged_zxid,
+            zxid: zab.last_logged_zxid(),
             election_epoch: 0,
-            peer_epoch: current_epoch,
+            peer_epoch: zab.current_epoch(),
             state: ServerState::Looking,
         };
         let mut peer = Peer {
-            rng: Prng::new(seed),
+            rng,
             verifier,
             out: Outbox::default(),
             election,
             cnxn,
             role: RoleState::Looking,
             current_vote,
-            last_logged_zxid,
-            current_epoch,
-            accepted_epoch,
+            zab,
+            halted,
             config,
         };
+        if let Some(reason) = peer.halted.clone() {
+            peer.out.push(Output::Event(ServerEvent::Halted { reason }));
+            return peer;
+        }
+        // Recovery may have disk repairs to make (a damaged last log record).
+        peer.move_zab_outputs();
         peer.start_election(now);
         peer
+    }
+
+    /// Why this server refused to start, if it did.
+    pub fn halted(&self) -> Option<&str> {
+        self.halted.as_deref()
+    }
+
+    /// ZAB's state: the database, epochs, role.
+    pub fn zab(&self) -> &Zab {
+        &self.zab
     }
 
     pub fn config(&self) -> &Config {
@@ -178,15 +198,15 @@ impl Peer {
     }
 
     pub fn last_logged_zxid(&self) -> Zxid {
-        self.last_logged_zxid
+        self.zab.last_logged_zxid()
     }
 
     pub fn current_epoch(&self) -> Epoch {
-        self.current_epoch
+        self.zab.current_epoch()
     }
 
     pub fn accepted_epoch(&self) -> Epoch {
-        self.accepted_epoch
+        self.zab.accepted_epoch()
     }
 
     /// The peer's randomness (for ZAB and sessions).
@@ -196,6 +216,9 @@ impl Peer {
 
     /// Feed one input.
     pub fn handle(&mut self, now: Millis, input: Input) {
+        if self.halted.is_some() {
+            return;
+        }
         match input {
             Input::Message {
                 from,
@@ -265,6 +288,10 @@ impl Peer {
         debug_assert!(
             self.role != RoleState::Leading || self.config.voters.contains(&self.config.me),
             "only a voter leads"
+        );
+        debug_assert!(
+            self.halted.is_some() || self.zab.role() == self.role.role(),
+            "ZAB plays the role the election settled on"
         );
     }
 
@@ -344,8 +371,12 @@ impl Peer {
     fn start_election(&mut self, now: Millis) {
         debug_assert_eq!(self.role, RoleState::Looking);
         let mut actions = Vec::new();
-        self.election
-            .start(now, self.last_logged_zxid, self.current_epoch, &mut actions);
+        self.election.start(
+            now,
+            self.zab.last_logged_zxid(),
+            self.zab.current_epoch(),
+            &mut actions,
+        );
         self.apply_election(now, actions);
     }
 
@@ -423,34 +454,45 @@ impl Peer {
 
     // ----- role hooks: ZAB fills these in -----
 
-    /// FLE elected us. ZAB: start `Leader.lead()` (discovery as the leader).
-    fn become_leader(&mut self, _now: Millis, vote: Vote) {
+    /// FLE elected us: `Leader.lead()` (discovery as the leader).
+    fn become_leader(&mut self, now: Millis, vote: Vote) {
         debug_assert_eq!(vote.leader, self.config.me);
         self.set_role(RoleState::Leading);
+        self.zab.start_leading(now);
+        self.pump_zab(now);
     }
 
-    /// FLE elected `vote.leader`. ZAB: connect to its quorum port, FOLLOWERINFO.
-    fn become_follower(&mut self, _now: Millis, vote: Vote) {
+    /// FLE elected `vote.leader`: connect to its quorum port, FOLLOWERINFO.
+    fn become_follower(&mut self, now: Millis, vote: Vote) {
         debug_assert_ne!(vote.leader, self.config.me);
         self.set_role(RoleState::Following {
             leader: vote.leader,
         });
+        self.zab.start_following(now, vote.leader);
+        self.pump_zab(now);
     }
 
-    /// An observer learned the leader. ZAB: connect, OBSERVERINFO.
-    fn become_observer(&mut self, _now: Millis, vote: Vote) {
+    /// An observer learned the leader: connect, OBSERVERINFO.
+    fn become_observer(&mut self, now: Millis, vote: Vote) {
         debug_assert!(self.config.is_observer());
         self.set_role(RoleState::Observing {
             leader: vote.leader,
         });
+        self.zab.start_observing(now, vote.leader);
+        self.pump_zab(now);
     }
 
     /// Leave the current role and elect again (a phase timed out, the leader went away, a
-    /// quorum was lost). ZAB: tear down the role's state before calling this.
+    /// quorum was lost). ZAB's role state is torn down first (connections, clients, and the
+    /// database fast-forwarded over the whole log), so the new vote carries the last logged
+    /// zxid.
     pub fn go_looking(&mut self, now: Millis) {
         if self.role == RoleState::Looking {
             return;
         }
+        self.zab.stop(now);
+        self.zab.take_abandon();
+        self.move_zab_outputs();
         self.set_role(RoleState::Looking);
         self.start_election(now);
     }
@@ -462,25 +504,82 @@ impl Peer {
         self.current_vote.peer_epoch = epoch;
     }
 
-    // ----- quorum channel, disk and clients: the ZAB and tree issues fill these in -----
+    // ----- ZAB: the quorum channel, its timers, the disk and the clients -----
 
-    fn on_quorum_packet(&mut self, _now: Millis, _from: ServerId, _packet: QuorumPacket) {}
-
-    fn on_quorum_connected(&mut self, _now: Millis, _peer: ServerId, _outbound: bool) {}
-
-    fn on_quorum_disconnected(&mut self, _now: Millis, _peer: ServerId) {}
-
-    fn on_quorum_connect_failed(&mut self, _now: Millis, _peer: ServerId) {}
-
-    fn on_zab_timer(&mut self, _now: Millis, _timer: Timer) {}
-
-    fn on_persist_done(
-        &mut self,
-        _now: Millis,
-        _token: PersistToken,
-        _result: Result<(), DiskError>,
-    ) {
+    /// Hand an input to ZAB, then carry out what it asked for.
+    fn feed_zab(&mut self, now: Millis, input: Input) {
+        let handled = self.zab.handle(now, input);
+        debug_assert!(handled, "only ZAB's inputs are routed to it");
+        self.pump_zab(now);
     }
 
-    fn on_client(&mut self, _now: Millis, _input: Input) {}
+    /// Move ZAB's outputs to the outbox; if ZAB gave up its role, elect again; once it
+    /// serves a new epoch, vote with it (the leader on establishing, a learner on UPTODATE).
+    fn pump_zab(&mut self, now: Millis) {
+        self.move_zab_outputs();
+        if let Some(reason) = self.zab.halted() {
+            // ZooKeeper's process exits on a disk error: nothing more happens here.
+            self.halted = Some(reason.to_string());
+            return;
+        }
+        if self.zab.take_abandon().is_some() {
+            self.go_looking(now);
+            return;
+        }
+        if self.role != RoleState::Looking
+            && self.zab.is_serving()
+            && self.current_vote.peer_epoch != self.zab.current_epoch()
+        {
+            self.update_election_vote(self.zab.current_epoch());
+        }
+    }
+
+    fn move_zab_outputs(&mut self) {
+        while let Some(output) = self.zab.poll_output() {
+            match output {
+                Output::SetTimer { timer, at } => self.out.set_timer(timer, at),
+                Output::CancelTimer { timer } => self.out.cancel_timer(timer),
+                other => self.out.push(other),
+            }
+        }
+    }
+
+    fn on_quorum_packet(&mut self, now: Millis, from: ServerId, packet: QuorumPacket) {
+        let msg = PeerMessage::Quorum(packet);
+        self.feed_zab(now, Input::Message { from, msg });
+    }
+
+    fn on_quorum_connected(&mut self, now: Millis, peer: ServerId, outbound: bool) {
+        let channel = Channel::Quorum;
+        self.feed_zab(
+            now,
+            Input::Connected {
+                peer,
+                channel,
+                outbound,
+            },
+        );
+    }
+
+    fn on_quorum_disconnected(&mut self, now: Millis, peer: ServerId) {
+        let channel = Channel::Quorum;
+        self.feed_zab(now, Input::Disconnected { peer, channel });
+    }
+
+    fn on_quorum_connect_failed(&mut self, now: Millis, peer: ServerId) {
+        let channel = Channel::Quorum;
+        self.feed_zab(now, Input::ConnectFailed { peer, channel });
+    }
+
+    fn on_zab_timer(&mut self, now: Millis, timer: Timer) {
+        self.feed_zab(now, Input::TimerFired(timer));
+    }
+
+    fn on_persist_done(&mut self, now: Millis, token: PersistToken, result: Result<(), DiskError>) {
+        self.feed_zab(now, Input::PersistDone { token, result });
+    }
+
+    fn on_client(&mut self, now: Millis, input: Input) {
+        self.feed_zab(now, input);
+    }
 }

@@ -85,6 +85,20 @@ impl Proposals {
             .collect()
     }
 
+    /// Outstanding zxids in `(after, up_to]`, in order.
+    pub fn outstanding_zxids(&self, after: Zxid, up_to: Zxid) -> Vec<Zxid> {
+        if up_to <= after {
+            return Vec::new();
+        }
+        self.outstanding
+            .range((
+                std::ops::Bound::Excluded(after),
+                std::ops::Bound::Included(up_to),
+            ))
+            .map(|(z, _)| *z)
+            .collect()
+    }
+
     pub fn outstanding_count(&self) -> usize {
         self.outstanding.len()
     }

@@ -32,6 +32,10 @@ pub enum RecoveryError {
     /// from an empty tree.
     #[error("no valid snapshot among {count} present")]
     NoValidSnapshot { count: usize },
+    /// A record inside the log (valid ones follow it) failed its checksum: `FileTxnLog`'s
+    /// "CRC check failed" aborts startup. A damaged *last* record ends the log instead.
+    #[error("log record at byte {offset} failed its checksum and valid records follow it")]
+    CorruptLog { offset: usize },
 }
 
 /// What recovery found, for the server's log.
@@ -115,6 +119,13 @@ impl Database {
             }
         }
         let scan = persist::decode_log(&recovered.log);
+        if let LogTail::Corrupt {
+            offset,
+            mid_log: true,
+        } = scan.tail
+        {
+            return Err(RecoveryError::CorruptLog { offset });
+        }
         let mut replayed = 0;
         for txn in &scan.txns {
             if txn.zxid() > snapshot_zxid {
@@ -296,6 +307,16 @@ impl Database {
             tree: self.tree.snapshot(),
         };
         (image.zxid, persist::encode_snapshot(&image))
+    }
+
+    /// The zxid of the last record in the log (zero when it is empty).
+    pub fn last_log_record(&self) -> Zxid {
+        self.log.last().map(|t| t.zxid()).unwrap_or(Zxid::ZERO)
+    }
+
+    /// Forget snapshots newer than `zxid` (their files are being deleted).
+    pub fn drop_snapshots_after(&mut self, zxid: Zxid) {
+        self.snapshots.retain(|(z, _)| *z <= zxid);
     }
 
     /// A snapshot became durable.

@@ -21,6 +21,20 @@ pub enum Pending {
     Truncate(Zxid),
 }
 
+impl Pending {
+    /// A short name for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Pending::Append(_) => "append",
+            Pending::Fsync(_) => "fsync",
+            Pending::AcceptedEpoch(_) => "acceptedEpoch",
+            Pending::CurrentEpoch(_) => "currentEpoch",
+            Pending::Snapshot(..) => "snapshot",
+            Pending::Truncate(_) => "truncate",
+        }
+    }
+}
+
 /// Outstanding disk requests and the group-commit state.
 #[derive(Default)]
 pub struct Disk {

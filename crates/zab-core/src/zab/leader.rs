@@ -605,12 +605,7 @@ impl Leader {
         };
         let base = Zxid::new(self.epoch.expect("epoch"), 0);
         let from = self.self_acked.max(base);
-        let to_ack: Vec<Zxid> = proposals
-            .outstanding_after(from)
-            .iter()
-            .map(|t| t.zxid())
-            .filter(|z| *z <= up_to)
-            .collect();
+        let to_ack = proposals.outstanding_zxids(from, up_to);
         for zxid in to_ack {
             self.self_acked = zxid;
             let me = r.me();

@@ -29,6 +29,7 @@ use self::replica::Replica;
 use crate::config::Config;
 use crate::ids::{Epoch, Millis, ServerId, SessionId, Zxid};
 use crate::peer::{Channel, ConnId, Input, Output, PeerMessage, Recovered, Role, ServerEvent};
+use crate::persist::LogTail;
 use crate::request::{ConnectRequest, Id, Request, Response};
 use std::collections::VecDeque;
 
@@ -44,6 +45,9 @@ pub struct Zab {
     replica: Replica,
     role: ZabRole,
     abandon: Option<String>,
+    /// A disk request failed: ZooKeeper exits the process (its in-memory log no longer
+    /// matches the disk), so this server stops for good; the driver may restart it from disk.
+    halted: Option<String>,
     next_session: Option<i64>,
 }
 
@@ -54,7 +58,33 @@ impl Zab {
         recovered: &Recovered,
     ) -> Result<(Zab, RecoveryReport), RecoveryError> {
         let (db, report) = Database::recover(&config, recovered)?;
-        Ok((Zab::from_database(config, db), report))
+        let mut zab = Zab::from_database(config, db);
+        if matches!(report.log_tail, LogTail::Corrupt { .. }) {
+            zab.repair_log();
+        }
+        Ok((zab, report))
+    }
+
+    /// The log ended in a damaged record: cut it (and whatever the disk holds after it) off,
+    /// then write a snapshot of what was recovered, so the disk and this server agree again.
+    /// Cutting the log also deletes snapshots newer than its last good record; the new
+    /// snapshot restores them. What is lost is reported as a truncation to the recovered zxid.
+    fn repair_log(&mut self) {
+        let r = &mut self.replica;
+        let good = r.db.last_log_record();
+        let recovered = r.db.last_processed();
+        r.db.drop_snapshots_after(good);
+        r.persist(
+            crate::peer::PersistOp::TruncateLog { to: good },
+            Pending::Truncate(recovered),
+        );
+        r.take_snapshot();
+    }
+
+    /// A server with an empty disk.
+    pub fn empty(config: Config) -> Zab {
+        let db = Database::empty(&config);
+        Zab::from_database(config, db)
     }
 
     fn from_database(config: Config, db: Database) -> Zab {
@@ -62,6 +92,7 @@ impl Zab {
             replica: Replica::new(config, db),
             role: ZabRole::Looking,
             abandon: None,
+            halted: None,
             next_session: None,
         }
     }
@@ -121,6 +152,11 @@ impl Zab {
         self.abandon.take()
     }
 
+    /// Why this server stopped for good (a failed disk request), if it did.
+    pub fn halted(&self) -> Option<&str> {
+        self.halted.as_deref()
+    }
+
     /// Move every queued output to the peer's outbox.
     pub fn drain_into(&mut self, out: &mut VecDeque<Output>) {
         out.extend(self.replica.out.drain(..));
@@ -169,6 +205,9 @@ impl Zab {
         r.cancel_timer(crate::peer::Timer::Tick);
         r.cancel_timer(crate::peer::Timer::PhaseDeadline);
         r.clients.close_all(&mut r.db.tree, &mut r.out);
+        if self.halted.is_some() {
+            return;
+        }
         r.db.fast_forward();
         r.end_of_input();
     }
@@ -179,12 +218,17 @@ impl Zab {
             let now = self.replica.now;
             self.stop(now);
         }
-        self.replica.end_of_input();
+        if self.halted.is_none() {
+            self.replica.end_of_input();
+        }
     }
 
     /// Handle an input if it is ZAB's; returns `false` for election traffic and timers.
     pub fn handle(&mut self, now: Millis, input: Input) -> bool {
         self.replica.now = now;
+        if self.halted.is_some() {
+            return true;
+        }
         let step = match input {
             Input::Message {
                 from,
@@ -291,8 +335,14 @@ impl Zab {
             return Ok(());
         };
         if let Err(error) = result {
-            // ZooKeeper exits on a failed log write or fsync; we give up the role.
-            return Err(format!("disk error {error:?} on {pending:?}"));
+            // ZooKeeper exits on a failed disk write: what it holds in memory no longer
+            // matches the disk. Stop for good; a restart recovers from what the disk kept.
+            let reason = format!("disk error {error:?} on {}", pending.name());
+            self.halted = Some(reason.clone());
+            self.replica.event(ServerEvent::Halted { reason });
+            let now = self.replica.now;
+            self.stop(now);
+            return Ok(());
         }
         let r = &mut self.replica;
         match &pending {

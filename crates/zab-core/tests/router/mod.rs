@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use zab_core::bugs::BugSet;
-use zab_core::peer::{Channel, Input, Output, Recovered, Role, ServerEvent, Timer};
+use zab_core::peer::{Channel, Input, Output, PersistOp, Recovered, Role, ServerEvent, Timer};
 use zab_core::{Config, Epoch, Millis, Peer, ServerId};
 
 pub fn ids(v: &[u64]) -> BTreeSet<ServerId> {
@@ -32,12 +32,14 @@ enum Event {
     Establish {
         initiator: ServerId,
         acceptor: ServerId,
+        channel: Channel,
         timeout: Millis,
         incarnation: u64,
     },
     Handshaken {
         initiator: ServerId,
         acceptor: ServerId,
+        channel: Channel,
         conn: u64,
         incarnation: u64,
     },
@@ -65,9 +67,11 @@ pub struct Router {
     timers: BTreeMap<ServerId, BTreeMap<Timer, Millis>>,
     queue: BTreeMap<(Millis, u64), Event>,
     seq: u64,
-    /// The current election connection of each unordered pair (low, high), by id. A newer
-    /// connection replaces an older one.
-    conns: BTreeMap<(ServerId, ServerId), u64>,
+    /// The current connection of each channel and unordered pair (channel, low, high), by
+    /// id. A newer connection replaces an older one.
+    conns: BTreeMap<(Channel, ServerId, ServerId), u64>,
+    /// Each server's disk: durable log records, unsynced appends, snapshots, epoch files.
+    disks: BTreeMap<ServerId, MemDisk>,
     next_conn: u64,
     /// Every event each server reported, with its time.
     pub events: Vec<(Millis, ServerId, ServerEvent)>,
@@ -100,6 +104,7 @@ impl Router {
             queue: BTreeMap::new(),
             seq: 0,
             conns: BTreeMap::new(),
+            disks: BTreeMap::new(),
             next_conn: 0,
             events: Vec::new(),
             connects: 0,
@@ -169,12 +174,15 @@ impl Router {
     /// Start (or restart) `sid` now, from its recovered epochs.
     pub fn start(&mut self, sid: u64) {
         let sid = ServerId(sid);
-        let epoch = self.epochs.get(&sid).copied();
-        let recovered = Recovered {
-            current_epoch: epoch,
-            accepted_epoch: epoch,
-            ..Recovered::default()
-        };
+        let mut recovered = self
+            .disks
+            .get(&sid)
+            .map(MemDisk::recovered)
+            .unwrap_or_default();
+        if let Some(epoch) = self.epochs.get(&sid).copied() {
+            recovered.current_epoch = Some(epoch);
+            recovered.accepted_epoch = Some(epoch);
+        }
         self.down.remove(&sid);
         *self.incarnations.entry(sid).or_default() += 1;
         let peer = Peer::new(self.config(sid), recovered, self.now, 7 + sid.0);
@@ -194,15 +202,20 @@ impl Router {
         self.peers.remove(&sid);
         self.timers.remove(&sid);
         self.down.insert(sid, how);
-        let gone: Vec<(ServerId, ServerId)> = self
+        if let Some(disk) = self.disks.get_mut(&sid) {
+            // What was never fsynced dies with the process.
+            disk.unsynced.clear();
+        }
+        let gone: Vec<(Channel, ServerId, ServerId)> = self
             .conns
             .keys()
-            .filter(|(a, b)| *a == sid || *b == sid)
+            .filter(|(_, a, b)| *a == sid || *b == sid)
             .copied()
             .collect();
-        for pair in gone {
-            self.conns.remove(&pair);
-            let other = if pair.0 == sid { pair.1 } else { pair.0 };
+        for key in gone {
+            self.conns.remove(&key);
+            let (channel, low, high) = key;
+            let other = if low == sid { high } else { low };
             if how == Down::Crashed {
                 // The kernel resets the connections of a dead process, behind whatever the
                 // process had already sent on them.
@@ -212,10 +225,7 @@ impl Router {
                     Event::Deliver {
                         incarnation: 0,
                         to: other,
-                        input: Input::Disconnected {
-                            peer: sid,
-                            channel: Channel::Election,
-                        },
+                        input: Input::Disconnected { peer: sid, channel },
                     },
                 );
             }
@@ -260,8 +270,8 @@ impl Router {
         let lat = self.latency_ms;
         match output {
             Output::Send { to, msg } => {
-                let pair = (from.min(to), from.max(to));
-                if self.conns.contains_key(&pair) && !self.down.contains_key(&to) {
+                let key = (msg.channel(), from.min(to), from.max(to));
+                if self.conns.contains_key(&key) && !self.down.contains_key(&to) {
                     self.messages += 1;
                     let at = self.hop(from, to);
                     self.push(
@@ -279,12 +289,9 @@ impl Router {
                 channel,
                 timeout,
             } => {
-                assert_eq!(
-                    channel,
-                    Channel::Election,
-                    "only the election channel exists yet"
-                );
-                self.connects += 1;
+                if channel == Channel::Election {
+                    self.connects += 1;
+                }
                 match self.down.get(&to) {
                     Some(Down::PoweredOff) => {
                         let at = self.now + timeout;
@@ -329,6 +336,7 @@ impl Router {
                             Event::Establish {
                                 initiator: from,
                                 acceptor: to,
+                                channel,
                                 timeout,
                                 incarnation: 0,
                             },
@@ -337,12 +345,14 @@ impl Router {
                 }
             }
             Output::Disconnect { peer, channel } => {
-                self.disconnects += 1;
+                if channel == Channel::Election {
+                    self.disconnects += 1;
+                }
                 if self.trace {
                     eprintln!("{} {from}: disconnect {peer}", self.now);
                 }
-                let pair = (from.min(peer), from.max(peer));
-                if self.conns.remove(&pair).is_some() {
+                let key = (channel, from.min(peer), from.max(peer));
+                if self.conns.remove(&key).is_some() {
                     let at = self.hop(from, peer);
                     self.push(
                         at,
@@ -364,13 +374,34 @@ impl Router {
                 self.timers.entry(from).or_default().remove(&timer);
             }
             Output::Event(e) => self.events.push((self.now, from, e)),
+            Output::Persist { token, op } => {
+                // The disk completes each request after one latency, in issue order.
+                self.disks.entry(from).or_default().execute(&op);
+                let at = self.now + lat;
+                self.push(
+                    at,
+                    Event::Deliver {
+                        incarnation: 0,
+                        to: from,
+                        input: Input::PersistDone {
+                            token,
+                            result: Ok(()),
+                        },
+                    },
+                );
+            }
             other => panic!("unexpected output from {from}: {other:?}"),
         }
     }
 
     /// A connect's SYN arrived at `acceptor`.
-    fn establish(&mut self, initiator: ServerId, acceptor: ServerId, timeout: Millis) {
-        let channel = Channel::Election;
+    fn establish(
+        &mut self,
+        initiator: ServerId,
+        acceptor: ServerId,
+        channel: Channel,
+        timeout: Millis,
+    ) {
         if !self.peers.contains_key(&acceptor) {
             // Died (or was powered off) while the SYN was on its way.
             let at = match self.down.get(&acceptor) {
@@ -398,8 +429,10 @@ impl Router {
                 self.now
             );
         }
-        self.conns
-            .insert((initiator.min(acceptor), initiator.max(acceptor)), conn);
+        self.conns.insert(
+            (channel, initiator.min(acceptor), initiator.max(acceptor)),
+            conn,
+        );
         // The handshake's answer leaves before the acceptor's code reacts to the connection.
         let at = self.hop(acceptor, initiator);
         self.push(
@@ -407,6 +440,7 @@ impl Router {
             Event::Handshaken {
                 initiator,
                 acceptor,
+                channel,
                 conn,
                 incarnation: 0,
             },
@@ -425,15 +459,14 @@ impl Router {
 
     /// The initiator learns its connect succeeded; if the connection was closed or replaced
     /// meanwhile, it learns that right after (connect returned, then the reset arrived).
-    fn handshaken(&mut self, initiator: ServerId, acceptor: ServerId, conn: u64) {
-        let channel = Channel::Election;
+    fn handshaken(&mut self, initiator: ServerId, acceptor: ServerId, channel: Channel, conn: u64) {
         let now = self.now;
         if self.trace {
             eprintln!("{now} -> {initiator}: handshaken conn {conn} with {acceptor}");
         }
         let current = self
             .conns
-            .get(&(initiator.min(acceptor), initiator.max(acceptor)))
+            .get(&(channel, initiator.min(acceptor), initiator.max(acceptor)))
             == Some(&conn);
         let Some(peer) = self.peers.get_mut(&initiator) else {
             return;
@@ -503,23 +536,25 @@ impl Router {
                 Event::Establish {
                     initiator,
                     acceptor,
+                    channel,
                     timeout,
                     incarnation,
                 } => {
                     if incarnation == self.incarnation(initiator)
                         && self.peers.contains_key(&initiator)
                     {
-                        self.establish(initiator, acceptor, timeout);
+                        self.establish(initiator, acceptor, channel, timeout);
                     }
                 }
                 Event::Handshaken {
                     initiator,
                     acceptor,
+                    channel,
                     conn,
                     incarnation,
                 } => {
                     if incarnation == self.incarnation(initiator) {
-                        self.handshaken(initiator, acceptor, conn);
+                        self.handshaken(initiator, acceptor, channel, conn);
                     }
                 }
                 Event::Deliver {
@@ -585,12 +620,57 @@ impl Router {
             .collect()
     }
 
+    /// Is there an election connection between `a` and `b`?
     pub fn connected(&self, a: u64, b: u64) -> bool {
         self.conns
-            .contains_key(&(ServerId(a.min(b)), ServerId(a.max(b))))
+            .contains_key(&(Channel::Election, ServerId(a.min(b)), ServerId(a.max(b))))
     }
 
+    /// Election connections.
     pub fn connections(&self) -> usize {
-        self.conns.len()
+        self.conns
+            .keys()
+            .filter(|(c, _, _)| *c == Channel::Election)
+            .count()
+    }
+}
+
+/// One server's disk: durable records, and appended-but-unsynced ones kept apart.
+#[derive(Clone, Debug, Default)]
+pub struct MemDisk {
+    pub durable: Vec<(zab_core::Zxid, Vec<u8>)>,
+    pub unsynced: Vec<(zab_core::Zxid, Vec<u8>)>,
+    pub accepted: Option<Epoch>,
+    pub current: Option<Epoch>,
+    pub snapshots: Vec<(zab_core::Zxid, Vec<u8>)>,
+}
+
+impl MemDisk {
+    fn execute(&mut self, op: &PersistOp) {
+        match op {
+            PersistOp::AppendLog { zxid, record } => self.unsynced.push((*zxid, record.clone())),
+            PersistOp::Fsync { .. } => self.durable.append(&mut self.unsynced),
+            PersistOp::WriteAcceptedEpoch(e) => self.accepted = Some(*e),
+            PersistOp::WriteCurrentEpoch(e) => self.current = Some(*e),
+            PersistOp::Snapshot { zxid, bytes } => {
+                self.snapshots.retain(|(z, _)| z != zxid);
+                self.snapshots.push((*zxid, bytes.clone()));
+                self.snapshots.sort_by_key(|(z, _)| *z);
+            }
+            PersistOp::TruncateLog { to } => {
+                self.durable.retain(|(z, _)| z <= to);
+                self.unsynced.retain(|(z, _)| z <= to);
+                self.snapshots.retain(|(z, _)| z <= to);
+            }
+        }
+    }
+
+    fn recovered(&self) -> Recovered {
+        Recovered {
+            log: self.durable.iter().flat_map(|(_, r)| r.clone()).collect(),
+            snapshots: self.snapshots.clone(),
+            accepted_epoch: self.accepted,
+            current_epoch: self.current,
+        }
     }
 }

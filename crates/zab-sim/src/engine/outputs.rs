@@ -76,10 +76,18 @@ impl<P: Process> Sim<P> {
                 return self.process_panicked(at, id, payload);
             }
         }
+        // A peer that halts (ZooKeeper exits on a disk error or an unreadable disk) is a
+        // process that has exited: its connections reset, and a restart recovers from disk.
+        let exits = outputs
+            .iter()
+            .any(|o| matches!(o, Output::Event(ServerEvent::Halted { .. })));
         for o in outputs.drain(..) {
             self.carry_out(at, id, o);
         }
         self.scratch = outputs;
+        if exits {
+            self.stop_process(at, id, false);
+        }
     }
 
     fn carry_out(&mut self, at: SimTime, id: ServerId, output: Output) {

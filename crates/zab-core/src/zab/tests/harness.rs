@@ -379,6 +379,7 @@ impl Net {
         let (zab, _) =
             Zab::recover(node.config.clone(), &node.disk.recovered()).expect("recoverable");
         node.zab = Some(zab);
+        self.drain(ServerId(id));
     }
 
     pub fn hold_disk(&mut self, id: u64, held: bool) {
