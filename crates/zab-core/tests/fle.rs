@@ -212,6 +212,29 @@ fn a_peer_restarting_after_the_election_follows_the_leader() {
 }
 
 #[test]
+fn a_server_restarting_after_a_new_epoch_joins_through_the_updated_votes() {
+    // ZOOKEEPER-1732: once the ensemble established epoch 1, its members answer with votes
+    // for epoch 1 although the election ran at epoch 0; a restarted server that synced
+    // epoch 1 must still find the leader.
+    let mut r = Router::new(&[1, 2, 3], &[]);
+    for sid in 1..=3 {
+        r.start(sid);
+    }
+    r.run_until_settled(10_000).expect("first leader");
+    for sid in 1..=3 {
+        r.peer_mut(sid).update_election_vote(Epoch(1));
+    }
+    r.crash(1, Down::Crashed);
+    r.run_until(r.now.0 + 1_000);
+    r.epochs.insert(ServerId(1), Epoch(1));
+    r.start(1);
+    r.run_until_settled(10_000)
+        .expect("the restarted server joins");
+    assert_led_by(&r, 3);
+    assert_eq!(r.peer(1).current_vote().peer_epoch, Epoch(1));
+}
+
+#[test]
 fn one_election_connection_survives_per_pair() {
     let mut r = Router::new(&[1, 2, 3, 4, 5], &[]);
     // Highest first, so that the lower ids' connects find their peers listening.
@@ -239,6 +262,43 @@ fn election_time_with_a_dead_host(bugs: BugSet) -> u64 {
     let t = r.run_until_settled(600_000).expect("four of five elect");
     assert_led_by(&r, 4);
     t.0
+}
+
+/// ZOOKEEPER-3756's outage: the leader's pod dies (its connections are reset) and its address
+/// then drops SYNs, so every reconnect hangs for the connect timeout; the four survivors (told
+/// by ZAB that the leader is gone) elect again. The time from the death until all four agree.
+/// (A host that is merely powered off leaves the survivors' connections to it looking alive,
+/// so nobody reconnects and nothing stalls.)
+fn reelection_time_after_the_leaders_host_dies(bugs: BugSet) -> u64 {
+    let mut r = Router::new(&[1, 2, 3, 4, 5], &[]);
+    r.bugs = bugs;
+    for sid in 1..=5 {
+        r.start(sid);
+    }
+    r.run_until_settled(600_000).expect("first leader");
+    assert_led_by(&r, 5);
+    r.run_until(10_000);
+    r.crash(5, Down::Crashed);
+    r.power_off(5);
+    for sid in 1..=4 {
+        r.go_looking(sid);
+    }
+    let t = r.run_until_settled(600_000).expect("four of five elect");
+    assert_led_by(&r, 4);
+    t.0 - 10_000
+}
+
+#[test]
+fn blocking_connect_stalls_the_reelection_after_the_leaders_host_dies() {
+    let fixed = reelection_time_after_the_leaders_host_dies(BugSet::default());
+    let blocking =
+        reelection_time_after_the_leaders_host_dies(BugSet::default().with(Bug::BlockingConnect));
+    eprintln!("re-election after the leader's host died: fixed {fixed} ms, blocking-connect {blocking} ms");
+    assert!(fixed < 1_000, "asynchronous connects: {fixed} ms");
+    assert!(
+        blocking >= 10 * fixed,
+        "3.4.5's blocking connect: {blocking} ms vs {fixed} ms"
+    );
 }
 
 #[test]

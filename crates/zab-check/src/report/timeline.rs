@@ -253,3 +253,77 @@ fn short(text: &str, max: usize) -> String {
         format!("{cut}…")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{ClientOp, FaultRecord, ServerRecord};
+    use crate::verdict::Property;
+    use zab_core::ids::{Epoch, Millis, ServerId, SessionId, Zxid};
+    use zab_core::request::Request;
+
+    fn op(id: u64, client: u64) -> ClientOp {
+        ClientOp {
+            id,
+            client,
+            session: SessionId(client as i64),
+            server: Some(ServerId(1)),
+            invoke: Millis(id * 10),
+            complete: Some(Millis(id * 10 + 5)),
+            request: Request::Sync { path: "/".into() },
+            outcome: Outcome::Unknown,
+            watch_events: vec![],
+        }
+    }
+
+    #[test]
+    fn history_timeline_has_a_lane_per_client_and_server_and_marks_evidence() {
+        let history = History {
+            version: 1,
+            ops: vec![op(0, 7), op(1, 9), op(2, 7)],
+            server_events: vec![
+                ServerRecord {
+                    at: Millis(1),
+                    server: ServerId(2),
+                    event: ServerEvent::LeaderEstablished { epoch: Epoch(1) },
+                },
+                ServerRecord {
+                    at: Millis(3),
+                    server: ServerId(1),
+                    event: ServerEvent::Committed {
+                        zxid: Zxid(1),
+                        txn_hash: 1,
+                    },
+                },
+            ],
+            faults: vec![FaultRecord {
+                at: Millis(15),
+                action: "crash".into(),
+                targets: vec![ServerId(2)],
+                detail: String::new(),
+            }],
+            final_states: vec![],
+        };
+        let violation = Violation::new(Property::SessionFifo, "x")
+            .with_ops([2])
+            .with_events([1]);
+        let t = history_timeline("t", &history, &[violation]);
+        assert_eq!(
+            t.lanes,
+            vec!["client 7", "client 9", "server 1", "server 2"]
+        );
+        assert_eq!(t.spans.iter().filter(|s| s.highlight).count(), 1);
+        assert!(t.spans[2].highlight && t.spans[2].lane == 0);
+        // The offending commit is drawn even though commits are not otherwise notable.
+        assert!(t.marks.iter().any(|m| m.highlight && m.lane == 2));
+        assert!(t
+            .rules
+            .iter()
+            .any(|r| r.kind == RuleKind::Fault && r.at == 15));
+        assert!(t
+            .rules
+            .iter()
+            .any(|r| r.kind == RuleKind::Epoch && r.label.contains("epoch 1")));
+        assert_eq!(t.summary.len(), 1);
+    }
+}
