@@ -212,6 +212,29 @@ fn a_peer_restarting_after_the_election_follows_the_leader() {
 }
 
 #[test]
+fn a_server_restarting_after_a_new_epoch_joins_through_the_updated_votes() {
+    // ZOOKEEPER-1732: once the ensemble established epoch 1, its members answer with votes
+    // for epoch 1 although the election ran at epoch 0; a restarted server that synced
+    // epoch 1 must still find the leader.
+    let mut r = Router::new(&[1, 2, 3], &[]);
+    for sid in 1..=3 {
+        r.start(sid);
+    }
+    r.run_until_settled(10_000).expect("first leader");
+    for sid in 1..=3 {
+        r.peer_mut(sid).update_election_vote(Epoch(1));
+    }
+    r.crash(1, Down::Crashed);
+    r.run_until(r.now.0 + 1_000);
+    r.epochs.insert(ServerId(1), Epoch(1));
+    r.start(1);
+    r.run_until_settled(10_000)
+        .expect("the restarted server joins");
+    assert_led_by(&r, 3);
+    assert_eq!(r.peer(1).current_vote().peer_epoch, Epoch(1));
+}
+
+#[test]
 fn one_election_connection_survives_per_pair() {
     let mut r = Router::new(&[1, 2, 3, 4, 5], &[]);
     // Highest first, so that the lower ids' connects find their peers listening.

@@ -7,6 +7,7 @@
 //! - [`fle`]: the `lookForLeader` loop as a sans-IO state machine.
 //! - [`cnxn`]: the connection manager's rules (one connection per pair, the higher id keeps
 //!   it, one-slot send queues, and the 3.4.5 blocking connect as a bug switch).
+//! - [`wire`]: a notification's bytes, for the real server.
 //!
 //! The receiver thread's replies (`WorkerReceiver`) live in the peer, because they depend on
 //! the peer's role, not on the election's state.
@@ -14,6 +15,7 @@
 pub mod cnxn;
 pub mod fle;
 pub mod vote;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;
