@@ -87,6 +87,9 @@ pub struct Client {
     exist_watches: BTreeSet<String>,
     child_watches: BTreeSet<String>,
     in_flight: Option<InFlight>,
+    /// An operation whose outcome is unknown, re-issued after the reconnect (as Curator's
+    /// retry loop does for connection loss); the retry is a new operation in the history.
+    retry: Option<Request>,
     last_op: Option<usize>,
     next_xid: i32,
     last_recv: SimTime,
@@ -130,6 +133,7 @@ impl Client {
             exist_watches: BTreeSet::new(),
             child_watches: BTreeSet::new(),
             in_flight: None,
+            retry: None,
             last_op: None,
             next_xid: 1,
             last_recv: start,
@@ -234,7 +238,10 @@ impl Client {
         ops: &mut Vec<ClientOp>,
         out: &mut Vec<ClientAction>,
     ) {
-        let request = self.workload.next_request(&mut self.prng);
+        let request = match self.retry.take() {
+            Some(r) => r,
+            None => self.workload.next_request(&mut self.prng),
+        };
         let xid = self.next_xid;
         self.next_xid += 1;
         let op = ops.len();
@@ -270,6 +277,9 @@ impl Client {
             op.complete = Some(Millis(now.as_millis()));
             op.outcome = Outcome::Unknown;
             self.workload.unknown(&f.request);
+            if !matches!(f.request, Request::CloseSession) {
+                self.retry = Some(f.request);
+            }
         }
         let backoff = if self.first_connect {
             Span::from_millis(self.prng.below(50))
@@ -378,6 +388,8 @@ impl Client {
                 self.exist_watches.clear();
                 self.child_watches.clear();
                 self.workload.session_lost();
+                // A retry would act for the old session (its ephemeral, its lock): drop it.
+                self.retry = None;
                 out.push(ClientAction::Close);
                 self.lost(now, ops, out);
             }

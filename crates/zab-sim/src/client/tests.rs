@@ -147,6 +147,7 @@ fn connection_loss_makes_the_op_unknown_and_reconnects_elsewhere_with_the_same_s
         &mut ops,
     );
     let (xid, set) = sent_request(&after).expect("watches re-registered");
+    let lost_request = ops[1].request.clone();
     assert_eq!(xid, SET_WATCHES_XID);
     match set {
         Request::SetWatches {
@@ -159,6 +160,11 @@ fn connection_loss_makes_the_op_unknown_and_reconnects_elsewhere_with_the_same_s
         }
         other => panic!("{other:?}"),
     }
+    // The op whose outcome was unknown is retried as a new op.
+    let retried = c.wake(SimTime::from_millis(3002), &mut ops);
+    let (_, again) = sent_request(&retried).expect("the lost op is retried");
+    assert_eq!(again, lost_request);
+    assert_eq!(ops.len(), 3);
 }
 
 #[test]

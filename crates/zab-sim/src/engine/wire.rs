@@ -83,6 +83,11 @@ impl<P: Process> Sim<P> {
             return;
         }
         let (link_id, to) = (arrival.link, arrival.to);
+        // For the trace: the receiving server (0 for a client) and both ends' names.
+        let (node, ends) = match (link.host(to.other()), link.host(to)) {
+            (from, Host::Server(id)) => (id.0, (from, Host::Server(id))),
+            (from, dest) => (0, (from, dest)),
+        };
         let mut ready = std::mem::take(&mut self.packets);
         self.net.arrive_into(arrival, &mut ready);
         for packet in ready.drain(..) {
@@ -90,12 +95,19 @@ impl<P: Process> Sim<P> {
             self.trace.record(
                 at,
                 packet.kind(),
-                link_id,
+                node,
                 |h| {
+                    h.write_u64(link_id);
                     h.write_u64(to as u64);
                     hash_packet(h, &packet);
                 },
-                || format!("link {link_id} to {to:?}: {packet:?}"),
+                || {
+                    format!(
+                        "{} -> {} (link {link_id}): {packet:?}",
+                        host_name(ends.0),
+                        host_name(ends.1)
+                    )
+                },
             );
             self.on_packet(at, link_id, to, packet);
         }
@@ -320,6 +332,13 @@ impl<P: Process> Sim<P> {
         );
         self.net.set_end(link, Side::Initiator, EndState::Closed);
         self.feed(at, id, Input::ConnectFailed { peer, channel });
+    }
+}
+
+fn host_name(host: Host) -> String {
+    match host {
+        Host::Server(id) => format!("server {id}"),
+        Host::Client(c) => format!("client {c}"),
     }
 }
 
