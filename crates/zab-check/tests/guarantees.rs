@@ -731,3 +731,35 @@ fn children_list_missing_a_created_child_is_named_consistent_reads() {
     );
     assert_eq!(report.violations[0].ops, vec![1, 4]);
 }
+
+#[test]
+fn container_nodes_make_the_write_check_unknown_not_ok() {
+    let mut b = Builder::new();
+    b.op(
+        1,
+        1,
+        0,
+        5,
+        create("/c", "", CreateMode::Container),
+        created("/c", z(1)),
+    );
+    b.op(
+        1,
+        1,
+        10,
+        15,
+        create("/c", "", CreateMode::Container),
+        created("/c", z(2)),
+    );
+    b.healthy_servers(&[z(1), z(2)]);
+    let report = b.check();
+    assert!(
+        matches!(
+            report.status(Property::LinearizableWrites),
+            Some(Status::Unknown { .. })
+        ),
+        "{:#?}",
+        report.results
+    );
+    assert_eq!(report.verdict(), Verdict::Unknown);
+}

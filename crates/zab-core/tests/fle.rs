@@ -264,6 +264,43 @@ fn election_time_with_a_dead_host(bugs: BugSet) -> u64 {
     t.0
 }
 
+/// ZOOKEEPER-3756's outage: the leader's pod dies (its connections are reset) and its address
+/// then drops SYNs, so every reconnect hangs for the connect timeout; the four survivors (told
+/// by ZAB that the leader is gone) elect again. The time from the death until all four agree.
+/// (A host that is merely powered off leaves the survivors' connections to it looking alive,
+/// so nobody reconnects and nothing stalls.)
+fn reelection_time_after_the_leaders_host_dies(bugs: BugSet) -> u64 {
+    let mut r = Router::new(&[1, 2, 3, 4, 5], &[]);
+    r.bugs = bugs;
+    for sid in 1..=5 {
+        r.start(sid);
+    }
+    r.run_until_settled(600_000).expect("first leader");
+    assert_led_by(&r, 5);
+    r.run_until(10_000);
+    r.crash(5, Down::Crashed);
+    r.power_off(5);
+    for sid in 1..=4 {
+        r.go_looking(sid);
+    }
+    let t = r.run_until_settled(600_000).expect("four of five elect");
+    assert_led_by(&r, 4);
+    t.0 - 10_000
+}
+
+#[test]
+fn blocking_connect_stalls_the_reelection_after_the_leaders_host_dies() {
+    let fixed = reelection_time_after_the_leaders_host_dies(BugSet::default());
+    let blocking =
+        reelection_time_after_the_leaders_host_dies(BugSet::default().with(Bug::BlockingConnect));
+    eprintln!("re-election after the leader's host died: fixed {fixed} ms, blocking-connect {blocking} ms");
+    assert!(fixed < 1_000, "asynchronous connects: {fixed} ms");
+    assert!(
+        blocking >= 10 * fixed,
+        "3.4.5's blocking connect: {blocking} ms vs {fixed} ms"
+    );
+}
+
 #[test]
 fn blocking_connect_makes_election_at_least_ten_times_slower() {
     let fixed = election_time_with_a_dead_host(BugSet::default());

@@ -6,7 +6,7 @@ use crate::models::znode::is_indeterminate_error;
 use std::collections::{BTreeMap, BTreeSet};
 use zab_core::ids::{SessionId, Zxid};
 use zab_core::peer::{Role, ServerEvent};
-use zab_core::request::{OpResult, Request, Response};
+use zab_core::request::{CreateMode, OpResult, Request, Response};
 
 /// The zxid of the reply when the server really answered (success or a definite error);
 /// `None` for unknown outcomes and for errors that mean "no answer".
@@ -72,8 +72,9 @@ pub struct WriteLog {
     pub maybe_touched: BTreeSet<String>,
     /// Prefixes of unknown sequential creates: any path starting with one may exist.
     pub maybe_sequential: BTreeSet<String>,
-    /// Every path any op ever created as an ephemeral (their lifetime is checked by
-    /// `ephemeral-lifetime`, and sessions can remove them without a client op).
+    /// Every path any op ever created as an ephemeral, container or TTL node: the server can
+    /// remove these without a client's delete (session end, reaping, expiry), so reads of
+    /// them are not judged on existence here (ephemerals have `ephemeral-lifetime`).
     pub ephemeral_paths: BTreeSet<String>,
 }
 
@@ -166,9 +167,14 @@ impl WriteLog {
     }
 }
 
+/// Can the server remove a node of this mode without a client's delete?
+pub fn server_removable(mode: CreateMode) -> bool {
+    mode.is_ephemeral() || mode.is_ttl() || mode == CreateMode::Container
+}
+
 fn mark_ephemerals(request: &Request, op: &ClientOp, out: &mut BTreeSet<String>) {
     match request {
-        Request::Create { path, mode, .. } if mode.is_ephemeral() => {
+        Request::Create { path, mode, .. } if server_removable(*mode) => {
             out.insert(path.clone());
             if let Outcome::Ok {
                 response: Response::Create { path, .. },
@@ -193,7 +199,7 @@ fn mark_ephemerals(request: &Request, op: &ClientOp, out: &mut BTreeSet<String>)
                         OpResult::Ok(Response::Create { path, .. }),
                     ) = (r, res)
                     {
-                        if mode.is_ephemeral() {
+                        if server_removable(*mode) {
                             out.insert(path.clone());
                         }
                     }
