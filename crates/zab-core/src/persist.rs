@@ -143,19 +143,24 @@ pub fn decode_log(bytes: &[u8]) -> LogScan {
     }
 }
 
-/// Does a record with a good checksum start at the beginning of `bytes`?
-fn valid_record_at(bytes: &[u8]) -> bool {
-    if bytes.len() < RECORD_HEADER_BYTES {
-        return false;
+/// Does a record with a good checksum follow in `bytes`? Walks record by record over damaged
+/// ones as long as their length fields lead somewhere plausible.
+fn valid_record_at(mut bytes: &[u8]) -> bool {
+    while bytes.len() >= RECORD_HEADER_BYTES {
+        let len = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize;
+        let total = RECORD_HEADER_BYTES + len + 1;
+        if len == 0 || len > RECORD_BYTES_MAX || bytes.len() < total {
+            return false;
+        }
+        let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
+        if crc32fast::hash(&bytes[RECORD_HEADER_BYTES..RECORD_HEADER_BYTES + len]) == crc
+            && bytes[total - 1] == END_OF_RECORD
+        {
+            return true;
+        }
+        bytes = &bytes[total..];
     }
-    let len = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize;
-    let total = RECORD_HEADER_BYTES + len + 1;
-    if len == 0 || len > RECORD_BYTES_MAX || bytes.len() < total {
-        return false;
-    }
-    let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
-    crc32fast::hash(&bytes[RECORD_HEADER_BYTES..RECORD_HEADER_BYTES + len]) == crc
-        && bytes[total - 1] == END_OF_RECORD
+    false
 }
 
 /// What a snapshot holds: the zxid it was taken at, the session table and the tree's bytes.

@@ -244,14 +244,48 @@ pub fn leader_expiries(history: &History) -> Vec<(usize, SessionId)> {
     out
 }
 
-/// Every zxid any server reported committing.
-pub fn committed_anywhere(history: &History) -> BTreeSet<Zxid> {
-    history
-        .server_events
-        .iter()
-        .filter_map(|r| match r.event {
-            ServerEvent::Committed { zxid, .. } => Some(zxid),
-            _ => None,
-        })
-        .collect()
+/// What the servers' events say was committed.
+#[derive(Clone, Debug, Default)]
+pub struct CommittedSet {
+    /// Every zxid some server reported committing.
+    pub zxids: BTreeSet<Zxid>,
+    /// The highest `leader_zxid` any learner was synchronised to.
+    synced_to: Option<Zxid>,
+}
+
+impl CommittedSet {
+    pub fn is_empty(&self) -> bool {
+        self.zxids.is_empty()
+    }
+
+    /// Was `zxid` committed, as far as the events show? Committed by some server, or
+    /// implied: a later zxid of the same epoch was committed (commits go in order), or a
+    /// learner was synchronised to a leader at or past it (a new leader commits what it
+    /// carries over without a `Committed` event per txn).
+    pub fn covers(&self, zxid: Zxid) -> bool {
+        self.zxids.contains(&zxid)
+            || self
+                .zxids
+                .range(zxid..)
+                .next()
+                .is_some_and(|later| later.epoch() == zxid.epoch())
+            || self.synced_to.is_some_and(|s| s >= zxid)
+    }
+}
+
+/// What the servers reported committing.
+pub fn committed_anywhere(history: &History) -> CommittedSet {
+    let mut set = CommittedSet::default();
+    for record in &history.server_events {
+        match record.event {
+            ServerEvent::Committed { zxid, .. } => {
+                set.zxids.insert(zxid);
+            }
+            ServerEvent::Synced { leader_zxid, .. } => {
+                set.synced_to = set.synced_to.max(Some(leader_zxid));
+            }
+            _ => {}
+        }
+    }
+    set
 }

@@ -165,7 +165,7 @@ fn check_present(
     data: Option<&Vec<u8>>,
     stat: &Stat,
     writes: Option<&BTreeMap<Zxid, super::ops::PathWrite>>,
-    committed: &BTreeSet<Zxid>,
+    committed: &super::ops::CommittedSet,
     have_server_events: bool,
 ) -> Option<Violation> {
     let mzxid = stat.mzxid;
@@ -181,7 +181,7 @@ fn check_present(
             .with_ops([op.id]),
         );
     }
-    if have_server_events && mzxid != Zxid::ZERO && !committed.contains(&mzxid) {
+    if have_server_events && mzxid != Zxid::ZERO && !committed.covers(mzxid) {
         return Some(
             Violation::new(
                 Property::ConsistentReads,

@@ -32,9 +32,9 @@ pub enum RecoveryError {
     /// from an empty tree.
     #[error("no valid snapshot among {count} present")]
     NoValidSnapshot { count: usize },
-    /// A record inside the log (valid ones follow it) failed its checksum: `FileTxnLog`'s
-    /// "CRC check failed" aborts startup. A damaged *last* record ends the log instead.
-    #[error("log record at byte {offset} failed its checksum and valid records follow it")]
+    /// A log record failed its checksum: `FileTxnLog`'s "CRC check failed" aborts startup
+    /// (only a short, torn, or zero-filled tail reads as the end of the log).
+    #[error("log record at byte {offset} failed its checksum")]
     CorruptLog { offset: usize },
 }
 
@@ -119,11 +119,7 @@ impl Database {
             }
         }
         let scan = persist::decode_log(&recovered.log);
-        if let LogTail::Corrupt {
-            offset,
-            mid_log: true,
-        } = scan.tail
-        {
+        if let LogTail::Corrupt { offset, .. } = scan.tail {
             return Err(RecoveryError::CorruptLog { offset });
         }
         let mut replayed = 0;
@@ -307,16 +303,6 @@ impl Database {
             tree: self.tree.snapshot(),
         };
         (image.zxid, persist::encode_snapshot(&image))
-    }
-
-    /// The zxid of the last record in the log (zero when it is empty).
-    pub fn last_log_record(&self) -> Zxid {
-        self.log.last().map(|t| t.zxid()).unwrap_or(Zxid::ZERO)
-    }
-
-    /// Forget snapshots newer than `zxid` (their files are being deleted).
-    pub fn drop_snapshots_after(&mut self, zxid: Zxid) {
-        self.snapshots.retain(|(z, _)| *z <= zxid);
     }
 
     /// A snapshot became durable.

@@ -29,7 +29,6 @@ use self::replica::Replica;
 use crate::config::Config;
 use crate::ids::{Epoch, Millis, ServerId, SessionId, Zxid};
 use crate::peer::{Channel, ConnId, Input, Output, PeerMessage, Recovered, Role, ServerEvent};
-use crate::persist::LogTail;
 use crate::request::{ConnectRequest, Id, Request, Response};
 use std::collections::VecDeque;
 
@@ -58,27 +57,7 @@ impl Zab {
         recovered: &Recovered,
     ) -> Result<(Zab, RecoveryReport), RecoveryError> {
         let (db, report) = Database::recover(&config, recovered)?;
-        let mut zab = Zab::from_database(config, db);
-        if matches!(report.log_tail, LogTail::Corrupt { .. }) {
-            zab.repair_log();
-        }
-        Ok((zab, report))
-    }
-
-    /// The log ended in a damaged record: cut it (and whatever the disk holds after it) off,
-    /// then write a snapshot of what was recovered, so the disk and this server agree again.
-    /// Cutting the log also deletes snapshots newer than its last good record; the new
-    /// snapshot restores them. What is lost is reported as a truncation to the recovered zxid.
-    fn repair_log(&mut self) {
-        let r = &mut self.replica;
-        let good = r.db.last_log_record();
-        let recovered = r.db.last_processed();
-        r.db.drop_snapshots_after(good);
-        r.persist(
-            crate::peer::PersistOp::TruncateLog { to: good },
-            Pending::Truncate(recovered),
-        );
-        r.take_snapshot();
+        Ok((Zab::from_database(config, db), report))
     }
 
     /// A server with an empty disk.
