@@ -202,3 +202,44 @@ fn unreadable_scenario_is_an_error_not_a_panic() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `scenarios/leader-crash.toml` with seed 1, pinned. The hash changes whenever the simulator,
+/// the protocol code or the scenario changes what happens in this run — that is the point: a
+/// change must not alter runs by accident. When a change alters it on purpose, update this
+/// value in the same commit and say why in the commit message.
+const LEADER_CRASH_SEED_1: &str = "4147ac2ce0c41090";
+
+#[test]
+fn leader_crash_seed_1_has_the_pinned_trace_hash() {
+    let dir = scratch("pinned");
+    let file = scenario("leader-crash.toml");
+    let run = zabsim(&dir, &["run", file.to_str().unwrap(), "--seed", "1"]);
+    assert!(run.status.success(), "{}", stdout(&run));
+    assert_eq!(
+        trace_hash(&run),
+        LEADER_CRASH_SEED_1,
+        "the pinned run changed; if that is deliberate, update the pin and say why:\n{}",
+        stdout(&run)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn leader_crash_names_the_leader_of_each_epoch_and_reports_no_lost_write() {
+    let dir = scratch("leader-crash-summary");
+    let file = scenario("leader-crash.toml");
+    let run = zabsim(&dir, &["run", file.to_str().unwrap()]);
+    let text = stdout(&run);
+    assert!(run.status.success(), "{text}");
+    assert!(
+        text.contains("leaders per epoch:\n  epoch 1: server "),
+        "{text}"
+    );
+    assert!(
+        text.contains("  epoch 2: server "),
+        "a new leader after the crash:\n{text}"
+    );
+    assert!(text.contains("no acknowledged write was lost"), "{text}");
+    assert!(text.contains("verdict: PASS"), "{text}");
+    std::fs::remove_dir_all(&dir).ok();
+}

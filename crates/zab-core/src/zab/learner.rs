@@ -318,6 +318,7 @@ impl Learner {
                         .map_err(|e| format!("bad SNAP: {e}"))?;
                 debug_assert_eq!(installed, zxid, "SNAP zxid matches its snapshot");
                 r.reported = zxid;
+                r.mark_tree_changed();
                 self.sync.method = Some(SyncMethod::Snap);
                 self.sync.leader_zxid = zxid;
                 self.sync.snapshot_needed = true;

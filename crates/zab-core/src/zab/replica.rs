@@ -193,6 +193,7 @@ impl Replica {
 
     pub fn truncate_log(&mut self, to: Zxid) -> PersistToken {
         self.db.truncate_to(to);
+        self.applied_since_digest = true;
         self.reported = self.reported.min(to);
         self.persist(PersistOp::TruncateLog { to }, Pending::Truncate(to))
     }
@@ -275,9 +276,16 @@ impl Replica {
         }
     }
 
+    /// The tree changed other than by a commit (a SNAP, a TRUNC) or a new role starts
+    /// serving: report the digest at the end of this input.
+    pub fn mark_tree_changed(&mut self) {
+        self.applied_since_digest = true;
+    }
+
     /// Report the transactions this server applied from its own log (recovery,
     /// fast-forward) now that a leader's history is known to contain them.
     pub fn report_backlog(&mut self) {
+        self.applied_since_digest = true;
         let last = self.db.last_processed();
         if self.reported >= last {
             return;

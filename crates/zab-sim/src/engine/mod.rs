@@ -156,6 +156,10 @@ impl Process for Peer {
     fn poll_output(&mut self) -> Option<Output> {
         Peer::poll_output(self)
     }
+
+    fn applied_state(&self) -> Option<(Zxid, u64)> {
+        Some((self.zab().last_processed(), self.zab().digest()))
+    }
 }
 
 /// A simulation in progress.
