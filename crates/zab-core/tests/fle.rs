@@ -428,3 +428,34 @@ mod receiver {
         );
     }
 }
+
+#[test]
+fn an_observer_that_loses_its_leader_waits_before_electing_again() {
+    let mut r = Router::new(&[1, 2, 3], &[4]);
+    for sid in 1..=4 {
+        r.start(sid);
+    }
+    r.run_until_settled(10_000)
+        .expect("voters elect, the observer learns");
+    let lost_at = r.now;
+    r.go_looking(4);
+    assert_eq!(r.role(4), Role::Looking);
+    let deadline = r
+        .peer(4)
+        .next_deadline()
+        .expect("the delayed start is armed");
+    assert!(deadline.0 < lost_at.0 + 200, "the wait is below 200 ms");
+    assert!(deadline > lost_at, "this seed draws a non-zero wait");
+    assert!(
+        !r.peer(4).election().is_electing(),
+        "nothing is sent during the wait"
+    );
+    r.run_until_settled(10_000)
+        .expect("the observer finds the leader again");
+    assert_eq!(
+        r.elected(4),
+        vec![ServerId(3), ServerId(3)],
+        "it did elect again"
+    );
+    assert_led_by(&r, 3);
+}

@@ -55,6 +55,11 @@ fn start_in_order_elects_server_3() {
 }
 
 #[test]
+fn ack_before_fsync_loses_an_acknowledged_write_and_the_checker_says_so() {
+    check("ack-before-fsync.toml");
+}
+
+#[test]
 fn every_shipped_scenario_has_a_test_here() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -64,6 +64,10 @@ impl RoleState {
     }
 }
 
+/// `zookeeper.observer.election.DelayMs`: an observer that lost its leader waits a random
+/// 0..200 ms before electing, so that observers do not all descend on the voters at once.
+pub const OBSERVER_ELECTION_DELAY_MS: u64 = 200;
+
 /// How many loopback notifications one input may generate before we conclude the election
 /// is livelocked with itself (it never is: each loopback is answered by at most one more).
 const LOOPBACK_ROUNDS_MAX: usize = 10_000;
@@ -76,6 +80,9 @@ pub struct Peer {
     rng: Prng,
     out: Outbox,
     election: FastLeaderElection,
+    /// An observer that lost its leader waits a random while before electing
+    /// (`Observer.waitForObserverElectionDelay`); `Timer::Election` ends the wait.
+    election_delayed: bool,
     cnxn: ConnectionManager,
     role: RoleState,
     /// `QuorumPeer.currentVote`: our own vote at boot, then the last election's result. It is
@@ -127,6 +134,7 @@ impl Peer {
             verifier,
             out: Outbox::default(),
             election,
+            election_delayed: false,
             cnxn,
             role: RoleState::Looking,
             current_vote,
@@ -273,9 +281,10 @@ impl Peer {
     fn check_invariants(&self) {
         debug_assert_eq!(
             self.role == RoleState::Looking,
-            self.election.is_electing(),
-            "the election runs exactly while the peer is LOOKING"
+            self.election.is_electing() || self.election_delayed,
+            "the election runs (or an observer waits to start it) exactly while LOOKING"
         );
+        debug_assert!(!(self.election_delayed && self.election.is_electing()));
         debug_assert!(
             self.role != RoleState::Leading || self.current_vote.leader == self.config.me,
             "a LEADING peer's vote names itself"
@@ -307,6 +316,10 @@ impl Peer {
 
     fn on_timer(&mut self, now: Millis, timer: Timer) {
         match timer {
+            Timer::Election if self.election_delayed => {
+                self.election_delayed = false;
+                self.start_election(now);
+            }
             Timer::Election => {
                 let mut actions = Vec::new();
                 let delivered = self.cnxn.have_delivered();
@@ -410,7 +423,10 @@ impl Peer {
                 self.receive_notification(now, me, n);
                 continue;
             }
-            if self.role == RoleState::Looking && self.election.has_queued() {
+            if self.role == RoleState::Looking
+                && self.election.is_electing()
+                && self.election.has_queued()
+            {
                 self.election.run(now, &mut actions);
                 self.apply_election(now, actions);
                 if !self.election.is_stalled() && self.election.has_queued() {
@@ -493,8 +509,21 @@ impl Peer {
         self.zab.stop(now);
         self.zab.take_abandon();
         self.move_zab_outputs();
+        let was_observing = matches!(self.role, RoleState::Observing { .. });
         self.set_role(RoleState::Looking);
-        self.start_election(now);
+        let delay_ms = if was_observing {
+            self.rng.below(OBSERVER_ELECTION_DELAY_MS)
+        } else {
+            0
+        };
+        if delay_ms > 0 {
+            // Notifications that arrive meanwhile wait in the election's queue, as they wait
+            // in ZooKeeper's `recvqueue` while the observer thread sleeps.
+            self.election_delayed = true;
+            self.out.set_timer(Timer::Election, now + delay_ms);
+        } else {
+            self.start_election(now);
+        }
     }
 
     /// `QuorumPeer.updateElectionVote`: once a new epoch is established, answer LOOKING
