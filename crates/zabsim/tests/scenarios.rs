@@ -60,6 +60,11 @@ fn ack_before_fsync_loses_an_acknowledged_write_and_the_checker_says_so() {
 }
 
 #[test]
+fn nemesis_is_as_expected() {
+    check("nemesis.toml");
+}
+
+#[test]
 fn every_shipped_scenario_has_a_test_here() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     let mut names: Vec<String> = std::fs::read_dir(dir)
