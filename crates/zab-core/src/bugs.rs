@@ -31,6 +31,7 @@ pub enum Bug {
     /// currentEpoch is written before the synced transactions are durable (ZOOKEEPER-4643).
     EpochBeforeTxnsDurable,
     /// NEWLEADER is acked before the DIFF-synced transactions are fsynced (ZOOKEEPER-3911).
+    #[serde(rename = "newleader-ack-before-sync")]
     NewLeaderAckBeforeSync,
 }
 
@@ -96,5 +97,19 @@ impl BugSet {
     pub fn with(mut self, bug: Bug) -> BugSet {
         self.0.insert(bug);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_files_and_the_cli_spell_every_bug_the_same_way() {
+        for bug in Bug::ALL {
+            let serde_name = serde_json::to_value(bug).expect("serialises");
+            assert_eq!(serde_name, serde_json::Value::String(bug.name().into()));
+            assert_eq!(bug.name().parse::<Bug>(), Ok(bug));
+        }
     }
 }
