@@ -30,6 +30,10 @@ pub struct Summary {
     #[serde(default)]
     pub became_leader: Vec<(u64, u64)>,
     pub faults: Vec<String>,
+    /// Servers that stopped themselves (`ServerEvent::Halted`: a disk error, an unreadable
+    /// disk), with when and why.
+    #[serde(default)]
+    pub halts: Vec<String>,
     pub ops: OpCounts,
     pub client_connects: u64,
     pub client_connection_losses: u64,
@@ -142,6 +146,19 @@ pub fn summarize(
             .map(|(at, s)| (at.0, s.0))
             .collect(),
         faults,
+        halts: out
+            .history
+            .server_events
+            .iter()
+            .filter_map(|r| match &r.event {
+                zab_core::peer::ServerEvent::Halted { reason } => Some(format!(
+                    "{:>8.3}s server {}: {reason}",
+                    r.at.as_secs_f64(),
+                    r.server
+                )),
+                _ => None,
+            })
+            .collect(),
         ops: op_counts(&out.history),
         client_connects: out.client_connects,
         client_connection_losses: out.client_connection_losses,
@@ -193,6 +210,12 @@ impl Summary {
         let _ = writeln!(s, "faults applied: {}", self.faults.len());
         for f in &self.faults {
             let _ = writeln!(s, "  {f}");
+        }
+        if !self.halts.is_empty() {
+            let _ = writeln!(s, "servers that halted: {}", self.halts.len());
+            for h in &self.halts {
+                let _ = writeln!(s, "  {h}");
+            }
         }
         let _ = writeln!(
             s,
