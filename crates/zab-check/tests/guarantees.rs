@@ -763,3 +763,39 @@ fn container_nodes_make_the_write_check_unknown_not_ok() {
     );
     assert_eq!(report.verdict(), Verdict::Unknown);
 }
+
+#[test]
+fn an_op_unanswered_long_after_the_last_fault_is_named_liveness() {
+    let mut b = correct_run();
+    b.history.faults.push(FaultRecord {
+        at: Millis(25),
+        action: "heal".into(),
+        targets: vec![],
+        detail: String::new(),
+    });
+    let options = CheckOptions {
+        liveness_bound: Some(Millis(10)),
+        ..CheckOptions::default()
+    };
+    b.op(4, 1, 30, 32, get("/k"), got("c", 2, z(1), z(3), z(3)));
+    let fine = check_history(&b.history, &options).unwrap();
+    assert_eq!(fine.verdict(), Verdict::Ok, "{:#?}", fine.violations);
+    b.op(4, 1, 40, 40, get("/k"), Outcome::Unknown);
+    b.history.ops.last_mut().unwrap().complete = None;
+    b.op(5, 1, 100, 101, get("/k"), got("c", 2, z(1), z(3), z(3)));
+    let report = check_history(&b.history, &options).unwrap();
+    assert_eq!(
+        report.violated(),
+        vec![Property::Liveness],
+        "{:#?}",
+        report.violations
+    );
+    assert_eq!(report.violations[0].ops, vec![6]);
+    // Without a bound, liveness is not judged.
+    assert_eq!(
+        b.check().status(Property::Liveness),
+        Some(&Status::Skipped {
+            reason: "no bound given".into()
+        })
+    );
+}

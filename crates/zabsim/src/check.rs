@@ -82,7 +82,7 @@ fn check(args: &CheckArgs) -> Result<Verdict, String> {
     let budget = Budget { steps: args.budget };
     let (report, timeline) = match (args.model, args.format) {
         (ModelArg::Tree, FormatArg::Json) => {
-            let history: History = serde_json::from_str(&text)
+            let history = parse_history(&text)
                 .map_err(|e| format!("{}: not a history: {e}", args.history.display()))?;
             let options = CheckOptions {
                 budget,
@@ -123,6 +123,19 @@ fn check(args: &CheckArgs) -> Result<Verdict, String> {
         write_timeline(&args.reports, &name, &timeline)?;
     }
     Ok(report.verdict())
+}
+
+/// A history file, or a `zabsim run` report (which carries the history under `history`).
+fn parse_history(text: &str) -> Result<History, serde_json::Error> {
+    let value: serde_json::Value = serde_json::from_str(text)?;
+    match value {
+        serde_json::Value::Object(mut map)
+            if !map.contains_key("ops") && map.contains_key("history") =>
+        {
+            serde_json::from_value(map.remove("history").unwrap_or_default())
+        }
+        other => serde_json::from_value(other),
+    }
 }
 
 fn print_report(args: &CheckArgs, report: &Report) -> Result<(), String> {

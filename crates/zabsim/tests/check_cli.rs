@@ -136,3 +136,21 @@ fn our_history_json_is_checked_with_every_property() {
         assert!(output.contains(property), "{property} reported: {output}");
     }
 }
+
+#[test]
+fn a_run_report_is_checked_through_its_history() {
+    let dir = scratch("report");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let history = zab_check::synth::tree_history(&zab_check::synth::SynthConfig {
+        ops: 200,
+        ..Default::default()
+    });
+    let report = serde_json::json!({ "seed": 1, "history": history });
+    let file = dir.join("run-report.json");
+    std::fs::write(&file, report.to_string()).expect("write");
+    let (code, output) = zabsim_check(&[], &file, &dir);
+    assert_eq!(code, 0, "{output}");
+    std::fs::write(&file, "{\"seed\": 1}").expect("write");
+    let (code, output) = zabsim_check(&[], &file, &dir);
+    assert_eq!(code, 2, "{output}");
+}
