@@ -57,7 +57,14 @@ impl Zab {
         recovered: &Recovered,
     ) -> Result<(Zab, RecoveryReport), RecoveryError> {
         let (db, report) = Database::recover(&config, recovered)?;
-        Ok((Zab::from_database(config, db), report))
+        let mut zab = Zab::from_database(config, db);
+        // The snapshot's transactions were committed before the crash and are not re-applied
+        // one by one, so they are not reported again; only the log records replayed on top of
+        // it are (once a leader's history is known to contain them). Without this, a log
+        // record older than the snapshot (kept in an old log file) was reported as committed
+        // after the newer ones, which the checker rightly saw as a gap in the commit order.
+        zab.replica.reported = report.snapshot.unwrap_or(Zxid::ZERO);
+        Ok((zab, report))
     }
 
     /// A server with an empty disk.
