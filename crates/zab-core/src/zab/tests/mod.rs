@@ -3,5 +3,5 @@
 
 mod bugs;
 mod harness;
-mod scenarios;
 mod recovery;
+mod scenarios;
