@@ -301,6 +301,20 @@ impl Disk {
         }
     }
 
+    /// What the disk already held when the machine booted (a test's starting state, e.g. the
+    /// epoch files of a server that ran before): `op` takes effect at once and is durable, outside
+    /// the request queue, with no latency and no fault. The process reads it back through
+    /// [`Disk::recovered`] like anything it wrote itself.
+    pub fn preset(&mut self, op: PersistOp) -> Result<(), DiskError> {
+        debug_assert!(self.queue.is_empty(), "preset only while nothing is queued");
+        let armed = std::mem::take(&mut self.armed);
+        let (result, _) = self.apply(op);
+        self.armed = armed;
+        self.durable_len = self.log.len();
+        debug_assert_eq!(self.durable_len, self.log.len(), "a preset is durable");
+        result
+    }
+
     /// Durable log length in bytes (for tests and reports).
     pub fn durable_bytes(&self) -> usize {
         self.durable_len
@@ -504,6 +518,23 @@ mod tests {
         let r = d.recovered();
         assert_eq!(r.log, b"a");
         assert!(r.snapshots.is_empty());
+    }
+
+    #[test]
+    fn a_preset_is_durable_and_recovered() {
+        let mut d = disk(false);
+        d.preset(PersistOp::WriteCurrentEpoch(Epoch(3))).unwrap();
+        d.preset(PersistOp::WriteAcceptedEpoch(Epoch(4))).unwrap();
+        d.preset(PersistOp::AppendLog {
+            zxid: Zxid(1),
+            record: vec![1, 2, 3],
+        })
+        .unwrap();
+        d.stop(Stop::PowerOff);
+        let r = d.recovered();
+        assert_eq!(r.current_epoch, Some(Epoch(3)));
+        assert_eq!(r.accepted_epoch, Some(Epoch(4)));
+        assert_eq!(r.log, vec![1, 2, 3], "a preset append survives a power-off");
     }
 
     #[test]

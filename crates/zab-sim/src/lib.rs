@@ -30,7 +30,7 @@ pub mod fixed_leader;
 pub mod report;
 pub mod verdict;
 
-pub use engine::{run, Process, RunOutput, Sim};
+pub use engine::{run, ControlError, NodeState, Process, RunOutput, Sim};
 
 /// Parse scenario text and run it with `seed` (hash-only trace): the one-call harness for
 /// protocol tests that want a whole simulated ensemble.

@@ -101,6 +101,17 @@ impl<E> EventQueue<E> {
         self.heap.peek().map(|e| e.at)
     }
 
+    /// Move `now` forward to `at` without an event (a driver that stops between events and
+    /// acts "at" a time of its choosing). Nothing pending may be earlier than `at`: the past
+    /// cannot be skipped over.
+    pub fn advance_to(&mut self, at: SimTime) {
+        debug_assert!(
+            self.peek_time().is_none_or(|next| next >= at),
+            "advance_to({at:?}) would skip a pending event"
+        );
+        self.now = self.now.max(at);
+    }
+
     /// Remove the earliest event and advance `now` to its time.
     pub fn pop(&mut self) -> Option<(SimTime, u64, E)> {
         let entry = self.heap.pop()?;

@@ -15,11 +15,13 @@
 //!   delivered in arrival order.
 
 mod clients;
+mod control;
 mod faults;
 mod node;
 mod outputs;
 mod wire;
 
+pub use control::ControlError;
 pub use node::NodeState;
 
 #[cfg(test)]
@@ -175,6 +177,8 @@ pub struct Sim<P: Process = Peer> {
     pub(crate) counters: Counters,
     pub(crate) quiet: bool,
     pub(crate) end: SimTime,
+    /// The `End` event was processed: nothing more happens.
+    pub(crate) ended: bool,
     scratch: Vec<Output>,
     arrivals: Vec<(SimTime, Arrival)>,
     pub(crate) packets: Vec<crate::net::Packet>,
@@ -263,6 +267,7 @@ impl<P: Process> Sim<P> {
             counters: Counters::default(),
             quiet: false,
             end,
+            ended: false,
             scratch: Vec::new(),
             arrivals: Vec::new(),
             packets: Vec::new(),
@@ -316,10 +321,6 @@ impl<P: Process> Sim<P> {
     /// Run to the end; `progress` is called every 65,536 events.
     pub fn run(mut self, mut progress: impl FnMut(Progress)) -> RunOutput {
         while let Some((at, _seq, event)) = self.queue.pop() {
-            if self.trace.events() & 0xfff == 0 {
-                self.counters.queue_len_max =
-                    self.counters.queue_len_max.max(self.queue.len() as u64);
-            }
             if self.trace.events() & 0xffff == 0 {
                 progress(Progress {
                     now: at,
@@ -327,13 +328,26 @@ impl<P: Process> Sim<P> {
                     events: self.trace.events(),
                 });
             }
-            if let Event::End = event {
-                self.trace.record(at, "end", 0, |_| {}, String::new);
+            if !self.process_event(at, event) {
                 break;
             }
-            self.dispatch(at, event);
         }
         self.finish()
+    }
+
+    /// Carry out one popped event; false once it was the run's `End`. The one path every
+    /// event takes, whether [`Sim::run`] or a test's [`Sim::step`] drives the run.
+    pub(crate) fn process_event(&mut self, at: SimTime, event: Event) -> bool {
+        if self.trace.events() & 0xfff == 0 {
+            self.counters.queue_len_max = self.counters.queue_len_max.max(self.queue.len() as u64);
+        }
+        if let Event::End = event {
+            self.trace.record(at, "end", 0, |_| {}, String::new);
+            self.ended = true;
+            return false;
+        }
+        self.dispatch(at, event);
+        true
     }
 
     fn dispatch(&mut self, at: SimTime, event: Event) {
@@ -389,7 +403,9 @@ impl<P: Process> Sim<P> {
         }
     }
 
-    fn finish(mut self) -> RunOutput {
+    /// End the run where it stands and hand back what it recorded (what [`Sim::run`] returns
+    /// at the end): for a driver that stepped it with [`Sim::step`] or [`Sim::run_until`].
+    pub fn finish(mut self) -> RunOutput {
         let at = self.now();
         self.history.final_states = self
             .nodes
