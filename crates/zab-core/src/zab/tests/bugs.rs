@@ -228,8 +228,16 @@ fn commit_out_of_order_bug_applies_another_sessions_later_write_first() {
                 _ => None,
             })
             .collect();
-        assert_eq!(commits.len(), 2, "bug {bug:?}: both writes applied on server 1");
-        assert_eq!(commits[0] < commits[1], in_order, "bug {bug:?}: {commits:?}");
+        assert_eq!(
+            commits.len(),
+            2,
+            "bug {bug:?}: both writes applied on server 1"
+        );
+        assert_eq!(
+            commits[0] < commits[1],
+            in_order,
+            "bug {bug:?}: {commits:?}"
+        );
         let digests = net.digests();
         assert_eq!(
             digests[0].2 == digests[2].2,
