@@ -18,7 +18,15 @@ pub enum Bug {
     AckBeforeFsync,
     /// The leader commits a proposal without waiting for a quorum of ACKs.
     CommitWithoutQuorum,
-    /// Commits are applied in arrival order instead of strictly in zxid order.
+    /// A follower applies committed writes of different sessions out of zxid order: its
+    /// commit processor hands each committed write to a worker chosen by session id without
+    /// waiting for the previous write's worker to finish (ZooKeeper's `CommitProcessor`
+    /// waits in `waitForEmptyPool`), so a later write of another session is applied first.
+    ///
+    /// It used to skip the leader's predecessor check in `tryToCommit` and accept a COMMIT
+    /// that was not for the oldest pending proposal. That was unobservable: the leader and
+    /// every follower ack in zxid order over FIFO connections, so a quorum for n+1 implies
+    /// one for n, and COMMITs reach a follower in order.
     CommitOutOfOrder,
     /// A follower serves reads from proposals it has logged but not seen committed.
     ReadUncommitted,

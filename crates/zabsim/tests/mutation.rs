@@ -232,6 +232,19 @@ const CAUGHT: &[(Bug, &str, &[Property])] = &[
         ],
     ),
     (
+        // Needs no fault at all: any two commits of different sessions in a row swap on a
+        // follower; LEADER_FAULTS only so that no extra correct-core seeds run.
+        Bug::CommitOutOfOrder,
+        LEADER_FAULTS,
+        &[
+            Property::ConsistentReads,
+            Property::LinearizableWrites,
+            Property::Convergence,
+            Property::CommittedPrefixAgreement,
+            Property::LogZxidsIncrease,
+        ],
+    ),
+    (
         Bug::AckBeforeFsync,
         ALL_POWER_OFF,
         &[

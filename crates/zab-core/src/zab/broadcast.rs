@@ -2,7 +2,12 @@
 //! `processSync`): outstanding proposals, who acked them, and the commit point.
 //!
 //! A proposal commits when a quorum of voters acked it **and** its predecessor has committed —
-//! commits are strictly in zxid order. The two deliberate mistakes that break this live here.
+//! commits are strictly in zxid order. `commit-without-quorum` breaks the first half here.
+//! Nothing here breaks the second: every acker (this leader and each follower) acks in zxid
+//! order over a FIFO connection, so a quorum for n+1 implies one for n, and skipping the
+//! predecessor check would change nothing (ZooKeeper keeps it for reconfiguration, where
+//! proposals wait for different quorums). `commit-out-of-order` lives in the follower's
+//! commit path instead (`learner/`).
 
 use super::discovery::is_quorum;
 use crate::bugs::{Bug, BugSet};
@@ -130,7 +135,7 @@ impl Proposals {
     /// `tryToCommit`.
     fn try_to_commit(&mut self, zxid: Zxid, committed: &mut Vec<Txn>) -> bool {
         let predecessor = Zxid(zxid.0 - 1);
-        if self.outstanding.contains_key(&predecessor) && !self.bugs.has(Bug::CommitOutOfOrder) {
+        if self.outstanding.contains_key(&predecessor) {
             return false;
         }
         let Some(proposal) = self.outstanding.get(&zxid) else {
@@ -145,10 +150,7 @@ impl Proposals {
             has_quorum || self.bugs.has(Bug::CommitWithoutQuorum),
             "commit only with a quorum"
         );
-        debug_assert!(
-            zxid > self.last_committed || self.bugs.has(Bug::CommitOutOfOrder),
-            "commits strictly increase"
-        );
+        debug_assert!(zxid > self.last_committed, "commits strictly increase");
         let proposal = self.outstanding.remove(&zxid).expect("present");
         self.last_committed = self.last_committed.max(zxid);
         committed.push(proposal.txn);
@@ -229,13 +231,6 @@ mod tests {
             zxids(&p.ack(ServerId(2), Zxid::new(Epoch(1), 1))),
             vec![1, 2]
         );
-    }
-
-    #[test]
-    fn commit_out_of_order_bug_skips_the_predecessor_check() {
-        let mut p = three(BugSet::default().with(Bug::CommitOutOfOrder));
-        p.ack(ServerId(1), Zxid::new(Epoch(1), 2));
-        assert_eq!(zxids(&p.ack(ServerId(2), Zxid::new(Epoch(1), 2))), vec![2]);
     }
 
     #[test]

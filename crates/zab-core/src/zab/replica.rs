@@ -203,16 +203,30 @@ impl Replica {
     /// client that asked, if it is connected here.
     pub fn commit(&mut self, txn: &Txn) -> Applied {
         debug_assert!(
-            txn.zxid() > self.db.last_processed()
-                || self.config.bugs.has(crate::bugs::Bug::CommitOutOfOrder),
+            txn.zxid() > self.db.last_processed(),
             "commits apply in zxid order: {} after {}",
             txn.zxid(),
             self.db.last_processed()
         );
+        self.apply_committed(txn, false)
+    }
+
+    /// Apply a committed transaction after a later one was already applied (only the
+    /// `commit-out-of-order` bug does this). It is reported even though the report goes
+    /// backwards: the checker must see the order in which this server really applied.
+    pub fn commit_late(&mut self, txn: &Txn) -> Applied {
+        debug_assert!(
+            self.config.bugs.has(crate::bugs::Bug::CommitOutOfOrder),
+            "only the commit-out-of-order bug applies a commit late"
+        );
+        self.apply_committed(txn, true)
+    }
+
+    fn apply_committed(&mut self, txn: &Txn, late: bool) -> Applied {
         let applied = self.db.apply(txn);
         self.applied_since_digest = true;
-        if txn.zxid() > self.reported {
-            self.reported = txn.zxid();
+        if txn.zxid() > self.reported || late {
+            self.reported = self.reported.max(txn.zxid());
             self.event(ServerEvent::Committed {
                 zxid: txn.zxid(),
                 txn_hash: persist::txn_hash(txn),

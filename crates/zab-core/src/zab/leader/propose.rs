@@ -43,7 +43,7 @@ impl Leader {
             }
             _ => {}
         }
-        if zxid > r.db.last_processed() || r.config.bugs.has(Bug::CommitOutOfOrder) {
+        if zxid > r.db.last_processed() {
             r.commit(&txn);
         }
         let released = self

@@ -84,6 +84,9 @@ pub struct Learner {
     applied_early: BTreeMap<Zxid, Applied>,
     /// `follower-expires-sessions`: the follower's own (wrong) expiry decisions.
     local_sessions: SessionTracker,
+    /// `commit-out-of-order`: a committed write handed to its session's worker and not yet
+    /// applied (see `dispatch_to_worker`).
+    commit_worker: Option<Txn>,
 }
 
 type Step = Result<(), String>;
@@ -107,6 +110,7 @@ impl Learner {
             last_queued: Zxid::ZERO,
             applied_early: BTreeMap::new(),
             local_sessions: SessionTracker::new(&r.config, r.now),
+            commit_worker: None,
         };
         learner.connect(r);
         r.set_timer(Timer::Tick, r.now + (r.config.tick_ms / 2).max(1));
@@ -184,6 +188,7 @@ impl Learner {
             return Ok(());
         }
         r.set_timer(Timer::Tick, r.now + (r.config.tick_ms / 2).max(1));
+        self.finish_commit_worker(r);
         if let Some(at) = self.retry_at {
             if at <= r.now && self.phase == Phase::Connecting {
                 self.connect(r);
@@ -365,29 +370,63 @@ impl Learner {
             // A COMMIT for something already applied (a duplicated packet): nothing to do.
             return Ok(());
         }
-        let index = match self.pending_txns.front() {
+        match self.pending_txns.front() {
             None => return Ok(()), // "Committing without seeing txn"
-            Some(t) if t.zxid() == zxid => 0,
+            Some(t) if t.zxid() == zxid => {}
             Some(t) => {
-                let found = self.pending_txns.iter().position(|p| p.zxid() == zxid);
-                match found {
-                    Some(i) if r.config.bugs.has(Bug::CommitOutOfOrder) => i,
-                    _ => {
-                        return Err(format!(
-                            "committing zxid {zxid} but next pending txn {}",
-                            t.zxid()
-                        ))
-                    }
-                }
+                return Err(format!(
+                    "committing zxid {zxid} but next pending txn {}",
+                    t.zxid()
+                ))
             }
-        };
-        let txn = self.pending_txns.remove(index).expect("present");
+        }
+        let txn = self.pending_txns.pop_front().expect("front");
         if let Some(applied) = self.applied_early.remove(&zxid) {
             r.report_early_applied(&txn, &applied);
-        } else if txn.zxid() > r.db.last_processed() || r.config.bugs.has(Bug::CommitOutOfOrder) {
+        } else if r.config.bugs.has(Bug::CommitOutOfOrder) {
+            self.dispatch_to_worker(r, txn);
+        } else if txn.zxid() > r.db.last_processed() {
             r.commit(&txn);
         }
         Ok(())
+    }
+
+    /// The `commit-out-of-order` bug: ZooKeeper's `CommitProcessor` hands every committed
+    /// write to a pool of worker threads chosen by session id, and keeps writes in zxid order
+    /// only by waiting until the pool is empty before it hands over the next one
+    /// (`waitForEmptyPool`; since ZOOKEEPER-3359 it applies writes on its own thread). Here
+    /// that wait is missing: a committed write stays with its worker until the next COMMIT or
+    /// tick; a write of the same session queues behind it on the same worker, but a write of
+    /// another session runs on another worker and is applied first.
+    fn dispatch_to_worker(&mut self, r: &mut Replica, txn: Txn) {
+        match self.commit_worker.take() {
+            None => self.commit_worker = Some(txn),
+            Some(running) if running.header.session == txn.header.session => {
+                Self::apply_from_worker(r, &running);
+                self.commit_worker = Some(txn);
+            }
+            Some(running) => {
+                debug_assert!(running.zxid() < txn.zxid(), "COMMITs arrive in zxid order");
+                Self::apply_from_worker(r, &txn);
+                Self::apply_from_worker(r, &running);
+            }
+        }
+    }
+
+    /// The worker holding a committed write finishes it (a tick passed, or the role ends and
+    /// the pool is drained).
+    fn finish_commit_worker(&mut self, r: &mut Replica) {
+        if let Some(txn) = self.commit_worker.take() {
+            Self::apply_from_worker(r, &txn);
+        }
+    }
+
+    fn apply_from_worker(r: &mut Replica, txn: &Txn) {
+        if txn.zxid() > r.db.last_processed() {
+            r.commit(txn);
+        } else {
+            r.commit_late(txn);
+        }
     }
 
     fn reply_ping(&mut self, r: &mut Replica, zxid: Zxid) {
@@ -470,6 +509,7 @@ impl Learner {
     }
 
     pub fn stop(&mut self, r: &mut Replica) {
+        self.finish_commit_worker(r);
         r.out.push_back(Output::Disconnect {
             peer: self.leader,
             channel: Channel::Quorum,

@@ -205,3 +205,44 @@ fn follower_expires_sessions_bug_kills_a_session_that_moved_away() {
         assert_eq!(closed, expired, "bug {bug:?}");
     }
 }
+
+#[test]
+fn commit_out_of_order_bug_applies_another_sessions_later_write_first() {
+    for (bug, in_order) in [(None, true), (Some(Bug::CommitOutOfOrder), false)] {
+        let mut net = match bug {
+            Some(bug) => with_bug(bug),
+            None => three(),
+        };
+        net.connect_client(3, 10).expect("session");
+        net.connect_client(3, 11).expect("a second session");
+        net.advance(1_000);
+        let mark = net.log.len();
+        net.request(3, 10, 1, create("/a", b"x"));
+        net.request(3, 11, 1, create("/a/b", b"y"));
+        net.advance(1_000);
+        let commits: Vec<Zxid> = net.log[mark..]
+            .iter()
+            .filter(|r| r.server == ServerId(1))
+            .filter_map(|r| match r.output {
+                Output::Event(ServerEvent::Committed { zxid, .. }) => Some(zxid),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            commits.len(),
+            2,
+            "bug {bug:?}: both writes applied on server 1"
+        );
+        assert_eq!(
+            commits[0] < commits[1],
+            in_order,
+            "bug {bug:?}: {commits:?}"
+        );
+        let digests = net.digests();
+        assert_eq!(
+            digests[0].2 == digests[2].2,
+            in_order,
+            "bug {bug:?}: /a/b applied before /a fails on server 1 only"
+        );
+    }
+}
