@@ -97,10 +97,12 @@ fn commit_runs(history: &History) -> BTreeMap<u64, Vec<Vec<Commit>>> {
     runs
 }
 
-/// `committed-prefix-agreement`: one transaction per zxid across all servers, and no server
-/// skips a zxid committed elsewhere inside a continuous run.
+/// `committed-prefix-agreement`: one transaction per zxid across all servers, no server
+/// skips a zxid committed elsewhere inside a continuous run, and no server truncates away a
+/// transaction it committed (every later leader's history contains what was committed, so a
+/// TRUNC never reaches below it).
 pub fn committed_prefix_agreement(history: &History) -> Vec<Violation> {
-    let mut violations = Vec::new();
+    let mut violations = committed_then_truncated(history);
     let mut by_zxid: BTreeMap<Zxid, (u64, u64, usize)> = BTreeMap::new();
     for (i, record) in history.server_events.iter().enumerate() {
         if let ServerEvent::Committed { zxid, txn_hash } = record.event {
@@ -152,6 +154,53 @@ pub fn committed_prefix_agreement(history: &History) -> Vec<Violation> {
         }
     }
     violations.truncate(REPORTED_MAX);
+    violations
+}
+
+/// Servers that truncated away a transaction they had committed. An acknowledged write is
+/// left to `no-acked-write-lost`, which names the client's op.
+fn committed_then_truncated(history: &History) -> Vec<Violation> {
+    let acked: BTreeSet<Zxid> = history
+        .ops
+        .iter()
+        .filter(|op| op.request.is_write())
+        .filter_map(|op| match op.outcome {
+            Outcome::Ok { zxid, .. } => Some(zxid),
+            _ => None,
+        })
+        .collect();
+    let mut committed: BTreeMap<u64, BTreeMap<Zxid, usize>> = BTreeMap::new();
+    let mut violations = Vec::new();
+    for (i, record) in history.server_events.iter().enumerate() {
+        let server = record.server.0;
+        match record.event {
+            ServerEvent::Committed { zxid, .. } => {
+                committed.entry(server).or_default().insert(zxid, i);
+            }
+            ServerEvent::Truncated { to } => {
+                let log = committed.entry(server).or_default();
+                let dropped = match to.0.checked_add(1) {
+                    Some(above) => log.split_off(&Zxid(above)),
+                    None => BTreeMap::new(),
+                };
+                for (zxid, commit_event) in dropped {
+                    if acked.contains(&zxid) {
+                        continue; // no-acked-write-lost reports it.
+                    }
+                    violations.push(
+                        Violation::new(
+                            Property::CommittedPrefixAgreement,
+                            format!(
+                                "server {server} committed {zxid}, then truncated its log to {to}"
+                            ),
+                        )
+                        .with_events([commit_event, i]),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
     violations
 }
 

@@ -799,3 +799,30 @@ fn an_op_unanswered_long_after_the_last_fault_is_named_liveness() {
         })
     );
 }
+
+#[test]
+fn committed_txn_truncated_away_is_named_committed_prefix_agreement() {
+    let mut b = correct_run();
+    // z(4) committed by server 1 (a txn no client was answered for), then cut by a TRUNC.
+    b.event(
+        30,
+        1,
+        ServerEvent::Committed {
+            zxid: z(4),
+            txn_hash: 4,
+        },
+    );
+    b.event(40, 1, ServerEvent::Truncated { to: z(3) });
+    let report = b.check();
+    assert_eq!(
+        report.violated(),
+        vec![Property::CommittedPrefixAgreement],
+        "{:#?}",
+        report.violations
+    );
+    // Truncating only what was never committed is what TRUNC is for.
+    let mut fine = correct_run();
+    fine.event(40, 1, ServerEvent::Truncated { to: z(3) });
+    let report = fine.check();
+    assert_eq!(report.verdict(), Verdict::Ok, "{:#?}", report.violations);
+}
