@@ -315,6 +315,51 @@ impl Disk {
         result
     }
 
+    /// The zxids of the log records that are durable (fsynced, or preset), in log order: what
+    /// a restart would replay if nothing were corrupt. For tests; reading changes nothing.
+    pub fn durable_zxids(&self) -> Vec<Zxid> {
+        self.records
+            .iter()
+            .filter(|r| r.end <= self.durable_len)
+            .map(|r| r.zxid)
+            .collect()
+    }
+
+    /// The zxids of the snapshots on the disk, oldest first.
+    pub fn snapshot_zxids(&self) -> Vec<Zxid> {
+        self.snapshots.iter().map(|(z, _)| *z).collect()
+    }
+
+    /// Flip a byte in the middle of the durable record for `zxid` (as `corrupt_entry` does to
+    /// a random one); false when no durable record has that zxid.
+    pub fn corrupt_record(&mut self, zxid: Zxid) -> bool {
+        let Some(r) = self
+            .records
+            .iter()
+            .find(|r| r.zxid == zxid && r.end <= self.durable_len && r.end > r.start)
+            .copied()
+        else {
+            return false;
+        };
+        let at = r.start + (r.end - r.start) / 2;
+        self.log[at] ^= 0x5a;
+        true
+    }
+
+    /// Replace the contents with an empty disk (a new machine), keeping the latency model
+    /// and its random stream. Only while nothing is queued (the server is down).
+    pub fn wipe(&mut self) {
+        debug_assert!(self.queue.is_empty(), "wipe only a stopped server's disk");
+        self.log.clear();
+        self.durable_len = 0;
+        self.records.clear();
+        self.dirty_tail = false;
+        self.snapshots.clear();
+        self.accepted_epoch = None;
+        self.current_epoch = None;
+        self.armed = Armed::default();
+    }
+
     /// Durable log length in bytes (for tests and reports).
     pub fn durable_bytes(&self) -> usize {
         self.durable_len

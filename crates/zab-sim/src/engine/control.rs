@@ -1,7 +1,12 @@
 //! Driving a run by hand, for protocol tests: step it or run it to a virtual time, look at the
 //! servers between events, and act "now" — crash, power off, restart, partition, heal — through
 //! exactly the code paths the scenario's timeline and the nemesis use (`faults.rs`'s `apply`),
-//! so that what a test does is recorded in the history and the trace like any fault.
+//! so that what a test does is recorded in the history and the trace like any fault. For ZAB's
+//! tests it also feeds a process inputs the simulator has no source for (a hand-driven client:
+//! [`Sim::input_now`]), holds a disk so that its fsyncs do not complete ([`Sim::hold_disk`]),
+//! reads what a disk holds durably ([`Sim::durable_log`], [`Sim::snapshots_on_disk`]), damages
+//! one chosen record ([`Sim::corrupt_log_record`]) and swaps in a new machine's empty disk
+//! ([`Sim::wipe_disk`]).
 //!
 //! ```
 //! use zab_sim::{scenario, Sim, SimTime};
@@ -22,12 +27,12 @@
 //! the same trace as [`Sim::run`].
 
 use super::node::NodeState;
-use super::{Process, Sim};
+use super::{Event, Process, Sim};
 use crate::scenario::{FaultAction, Target};
 use crate::time::{SimTime, Span};
 use zab_check::history::{History, ServerRecord};
-use zab_core::ids::{Millis, ServerId};
-use zab_core::peer::{Channel, PersistOp};
+use zab_core::ids::{Millis, ServerId, Zxid};
+use zab_core::peer::{Channel, Input, PersistOp};
 
 /// The origin every control action is recorded with (the timeline's faults say "timeline").
 const ORIGIN: &str = "control";
@@ -48,6 +53,8 @@ pub enum ControlError {
         id: ServerId,
         error: zab_core::peer::DiskError,
     },
+    #[error("server {id}'s disk has no durable record for {zxid}")]
+    NoSuchRecord { id: ServerId, zxid: Zxid },
     #[error("the run has ended")]
     Ended,
 }
@@ -165,6 +172,103 @@ impl<P: Process> Sim<P> {
                 .preset(op)
                 .map_err(|error| ControlError::Disk { id, error })?;
         }
+        Ok(())
+    }
+
+    /// The zxids of the log records durable on a server's disk, in log order (what survives
+    /// a power-off). Works whether the server is up or down.
+    pub fn durable_log(&self, id: ServerId) -> Vec<Zxid> {
+        self.node(id)
+            .map_or_else(Vec::new, |n| n.disk.durable_zxids())
+    }
+
+    /// The zxids of the snapshots on a server's disk, oldest first.
+    pub fn snapshots_on_disk(&self, id: ServerId) -> Vec<Zxid> {
+        self.node(id)
+            .map_or_else(Vec::new, |n| n.disk.snapshot_zxids())
+    }
+
+    /// Deliver `input` to a server's process now, as its driver would, and carry out what it
+    /// asks. For inputs the simulator has no source of its own for: a hand-driven client's
+    /// `ClientConnect` / `ClientRequest` / `ClientPing` / `ClientDisconnected` on a `ConnId`
+    /// that belongs to no simulated connection (the replies then go nowhere; a test reads
+    /// them from its process's own outputs). Recorded in the trace.
+    pub fn input_now(&mut self, id: ServerId, input: Input) -> Result<(), ControlError> {
+        self.usable()?;
+        let state = self.state(id).ok_or(ControlError::NoSuchServer(id))?;
+        if state != NodeState::Up {
+            return Err(ControlError::WrongState {
+                id,
+                state,
+                what: "only a running process takes inputs",
+            });
+        }
+        let at = self.now();
+        let detail = format!("{input:?}");
+        self.trace.record(
+            at,
+            "control-input",
+            id.0,
+            |h| h.write_str(&detail),
+            || detail.clone(),
+        );
+        self.feed(at, id, input);
+        Ok(())
+    }
+
+    /// Hold a server's disk: requests queued now or later do not complete (a stuck device,
+    /// an fsync that never returns) until [`Sim::release_disk`], which completes them in
+    /// order. A stop of the server ends the hold; its queued requests die with the process.
+    pub fn hold_disk(&mut self, id: ServerId) -> Result<(), ControlError> {
+        self.usable()?;
+        let node = self.node_mut(id).ok_or(ControlError::NoSuchServer(id))?;
+        node.disk_held = true;
+        Ok(())
+    }
+
+    /// Let a held disk go on: what waited completes now, in issue order.
+    pub fn release_disk(&mut self, id: ServerId) -> Result<(), ControlError> {
+        self.usable()?;
+        let at = self.now();
+        let node = self.node_mut(id).ok_or(ControlError::NoSuchServer(id))?;
+        node.disk_held = false;
+        let waiting = std::mem::take(&mut node.held_completions);
+        let incarnation = node.incarnation;
+        for _ in 0..waiting {
+            self.schedule(
+                at,
+                Event::DiskDone {
+                    node: id,
+                    incarnation,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Flip a byte in the middle of the durable log record for `zxid` on a server's disk (bit
+    /// rot at rest, as `corrupt_entry` does to a random record): the next start reads it back
+    /// and fails the record's checksum. Refused when no durable record has that zxid.
+    pub fn corrupt_log_record(&mut self, id: ServerId, zxid: Zxid) -> Result<(), ControlError> {
+        let node = self.node_mut(id).ok_or(ControlError::NoSuchServer(id))?;
+        if node.disk.corrupt_record(zxid) {
+            Ok(())
+        } else {
+            Err(ControlError::NoSuchRecord { id, zxid })
+        }
+    }
+
+    /// Give a stopped server a new, empty disk (a brand-new machine with the same id).
+    pub fn wipe_disk(&mut self, id: ServerId) -> Result<(), ControlError> {
+        let node = self.node_mut(id).ok_or(ControlError::NoSuchServer(id))?;
+        if node.state == NodeState::Up {
+            return Err(ControlError::WrongState {
+                id,
+                state: node.state,
+                what: "a disk is wiped while its server is down",
+            });
+        }
+        node.disk.wipe();
         Ok(())
     }
 
@@ -338,6 +442,72 @@ rate = 20
             matches!(again, Err(ControlError::WrongState { .. })),
             "{again:?}"
         );
+    }
+
+    #[test]
+    fn a_held_disk_completes_nothing_until_released_then_everything_in_order() {
+        let run = || {
+            let mut s = sim(THREE, 2);
+            s.run_until(SimTime::from_millis(5_000));
+            s.hold_disk(ServerId(1)).unwrap();
+            let held_at = s.durable_log(ServerId(1));
+            let others_at = s.durable_log(ServerId(2)).len();
+            s.run_until(SimTime::from_millis(7_000));
+            assert_eq!(s.durable_log(ServerId(1)), held_at, "nothing completes");
+            assert!(
+                s.durable_log(ServerId(2)).len() > others_at,
+                "the others go on"
+            );
+            s.release_disk(ServerId(1)).unwrap();
+            s.run_until(SimTime::from_millis(7_500));
+            let log = s.durable_log(ServerId(1));
+            assert!(log.len() > held_at.len(), "what waited completed");
+            assert!(log.windows(2).all(|w| w[0] < w[1]), "in order: {log:?}");
+            s.run_until(SimTime::from_millis(60_000));
+            s.finish().trace_hash
+        };
+        assert_eq!(run(), run(), "holding is deterministic");
+    }
+
+    #[test]
+    fn disks_can_be_read_corrupted_and_wiped() {
+        let mut s = sim(THREE, 3);
+        s.run_until(SimTime::from_millis(5_000));
+        let log = s.durable_log(ServerId(1));
+        assert!(!log.is_empty(), "writes reached server 1's disk");
+        assert!(matches!(
+            s.wipe_disk(ServerId(1)),
+            Err(ControlError::WrongState { .. })
+        ));
+        s.crash_now(ServerId(1)).unwrap();
+        assert_eq!(
+            s.input_now(
+                ServerId(1),
+                Input::ClientPing {
+                    conn: zab_core::peer::ConnId(1)
+                }
+            ),
+            Err(ControlError::WrongState {
+                id: ServerId(1),
+                state: NodeState::Crashed,
+                what: "only a running process takes inputs",
+            })
+        );
+        s.corrupt_log_record(ServerId(1), log[0]).unwrap();
+        let missing = Zxid::new(Epoch(9), 9);
+        assert_eq!(
+            s.corrupt_log_record(ServerId(1), missing),
+            Err(ControlError::NoSuchRecord {
+                id: ServerId(1),
+                zxid: missing
+            })
+        );
+        s.wipe_disk(ServerId(1)).unwrap();
+        assert!(s.durable_log(ServerId(1)).is_empty());
+        assert!(s.snapshots_on_disk(ServerId(1)).is_empty());
+        s.restart_now(ServerId(1)).unwrap();
+        let p = s.process(ServerId(1)).expect("an empty disk starts");
+        assert_eq!(p.last_logged_zxid(), Zxid::ZERO);
     }
 
     #[test]

@@ -51,6 +51,10 @@ pub struct Node<P> {
     /// The connection currently used for each (peer, channel).
     pub peers: BTreeMap<(ServerId, Channel), LinkId>,
     pub disk: Disk,
+    /// A test holds the disk (see `Sim::hold_disk`): completions wait, counted here, until
+    /// it is released. A stop of the process ends the hold.
+    pub disk_held: bool,
+    pub held_completions: u32,
     pub role: Role,
     pub prng: Prng,
     /// What the node's events said last (kept across restarts, for the final state).
@@ -74,6 +78,8 @@ impl<P> Node<P> {
             deferred: VecDeque::new(),
             peers: BTreeMap::new(),
             disk,
+            disk_held: false,
+            held_completions: 0,
             role: Role::Looking,
             prng,
             last_committed: Zxid::ZERO,
@@ -100,6 +106,8 @@ impl<P> Node<P> {
         self.paused_until = None;
         self.deferred.clear();
         self.peers.clear();
+        self.disk_held = false;
+        self.held_completions = 0;
         self.role = Role::Looking;
     }
 }

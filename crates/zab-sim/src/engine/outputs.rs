@@ -289,6 +289,10 @@ impl<P: Process> Sim<P> {
         if node.incarnation != incarnation {
             return;
         }
+        if node.disk_held {
+            node.held_completions += 1;
+            return;
+        }
         let Some(done) = node.disk.complete() else {
             return;
         };

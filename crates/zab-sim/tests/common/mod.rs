@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod hand;
+
 use zab_core::peer::{Role, ServerEvent};
 use zab_core::{Peer, ServerId};
 use zab_sim::{scenario, Process, Scenario, Sim, SimTime, Span};

@@ -1,7 +1,5 @@
-//! Hand-driven ensembles: a small in-test router with an in-memory disk model that keeps
-//! unsynced bytes apart from durable ones, so a crash loses exactly what was never fsynced.
+//! Unit tests that reach into several of ZAB's modules at once (the database and the replica
+//! together). Whole ensembles — synchronisation, recovery after crashes, the bug switches — run
+//! on the simulator: `cargo test -p zab-sim --test zab_sync` (and `zab_disk`, `zab_bugs`).
 
-mod bugs;
-mod harness;
 mod recovery;
-mod scenarios;
