@@ -4,7 +4,7 @@ use crate::history::{History, HISTORY_FORMAT_VERSION};
 use crate::lin::Budget;
 use crate::replica;
 use crate::verdict::{Property, Report, Status};
-use crate::zk::{ephemeral, ops::WriteLog, reads, session, watch, writes};
+use crate::zk::{ephemeral, expiry, ops::WriteLog, reads, session, watch, writes};
 use zab_core::ids::Millis;
 
 /// How to check.
@@ -126,6 +126,17 @@ pub fn check_history(history: &History, options: &CheckOptions) -> Result<Report
         report.record(Property::EphemeralLifetime, ephemeral::check(history));
     } else {
         report.record_status(Property::EphemeralLifetime, skipped("no ephemeral created"));
+    }
+
+    if history.handshakes.is_empty() {
+        report.record_status(
+            Property::NoPrematureExpiry,
+            skipped("no handshakes in the history"),
+        );
+    } else if expiry::has_expiries(history) {
+        report.record(Property::NoPrematureExpiry, expiry::check(history));
+    } else {
+        report.record_status(Property::NoPrematureExpiry, skipped("no session expired"));
     }
 
     if replica::has_server_events(history) {

@@ -24,6 +24,9 @@ pub struct History {
     pub faults: Vec<FaultRecord>,
     /// Final per-server state after the run's quiet period, for convergence checks.
     pub final_states: Vec<FinalState>,
+    /// Session handshakes as the clients saw them (absent from older histories).
+    #[serde(default)]
+    pub handshakes: Vec<HandshakeRecord>,
 }
 
 /// How a client operation ended.
@@ -73,6 +76,20 @@ pub struct ServerRecord {
     pub at: Millis,
     pub server: ServerId,
     pub event: ServerEvent,
+}
+
+/// A client's session handshake: the server's answer to its `ConnectRequest`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HandshakeRecord {
+    /// When the client got the answer.
+    pub at: Millis,
+    pub client: u64,
+    pub server: ServerId,
+    /// The session granted (new or resumed), or the one the server said had expired.
+    pub session: SessionId,
+    /// The negotiated session timeout; 0 when the answer was "session expired" (the wire's
+    /// `ConnectResponse` with a non-positive timeout).
+    pub timeout_ms: u64,
 }
 
 /// A fault the run injected.

@@ -252,6 +252,7 @@ fn realise(mut pending: Vec<Pending>, config: &SynthConfig) -> History {
         server_events,
         faults: Vec::new(),
         final_states,
+        handshakes: Vec::new(),
     }
 }
 

@@ -25,6 +25,8 @@ pub enum Property {
     WatchBeforeData,
     /// An ephemeral exists from its creation until its owner's session ends, and not after.
     EphemeralLifetime,
+    /// A session does not expire while its client keeps in contact with the ensemble.
+    NoPrematureExpiry,
     /// At most one leader establishes itself per epoch.
     SingleLeaderPerEpoch,
     /// Every server's committed sequence is a prefix of one history.
@@ -40,7 +42,7 @@ pub enum Property {
 }
 
 impl Property {
-    pub const ALL: [Property; 14] = [
+    pub const ALL: [Property; 15] = [
         Property::Linearizable,
         Property::LinearizableWrites,
         Property::SessionFifo,
@@ -49,6 +51,7 @@ impl Property {
         Property::SyncFreshness,
         Property::WatchBeforeData,
         Property::EphemeralLifetime,
+        Property::NoPrematureExpiry,
         Property::SingleLeaderPerEpoch,
         Property::CommittedPrefixAgreement,
         Property::NoAckedWriteLost,
@@ -67,6 +70,7 @@ impl Property {
             Property::SyncFreshness => "sync-freshness",
             Property::WatchBeforeData => "watch-before-data",
             Property::EphemeralLifetime => "ephemeral-lifetime",
+            Property::NoPrematureExpiry => "no-premature-expiry",
             Property::SingleLeaderPerEpoch => "single-leader-per-epoch",
             Property::CommittedPrefixAgreement => "committed-prefix-agreement",
             Property::NoAckedWriteLost => "no-acked-write-lost",

@@ -163,17 +163,22 @@ pub struct Arrival {
     pub packet: Packet,
 }
 
-/// Directed reachability between servers. Clients are never partitioned.
+/// Directed reachability: between servers, and between clients and servers. The two kinds are
+/// kept apart so that healing one (the nemesis ends a server partition) leaves the other.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Partitions {
     blocked: BTreeSet<(ServerId, ServerId)>,
+    /// Cut paths with a client at one end (`from`, `to`), as a client's route to a server
+    /// fails (a NAT or load balancer dropping its flows) while the servers still see each
+    /// other.
+    client_cuts: BTreeSet<(Host, Host)>,
 }
 
 impl Partitions {
     pub fn is_blocked(&self, from: Host, to: Host) -> bool {
         match (from, to) {
             (Host::Server(a), Host::Server(b)) => self.blocked.contains(&(a, b)),
-            _ => false,
+            _ => self.client_cuts.contains(&(from, to)),
         }
     }
 
@@ -199,21 +204,87 @@ impl Partitions {
         }
     }
 
+    /// Cut the paths between these clients and these servers: requests (client → server),
+    /// replies (server → client), or both.
+    pub fn cut_clients(&mut self, clients: &[u64], servers: &[ServerId], direction: CutDirection) {
+        for c in clients {
+            for s in servers {
+                let (client, server) = (Host::Client(*c), Host::Server(*s));
+                if direction != CutDirection::Replies {
+                    self.client_cuts.insert((client, server));
+                }
+                if direction != CutDirection::Requests {
+                    self.client_cuts.insert((server, client));
+                }
+            }
+        }
+        debug_assert!(
+            self.client_cuts
+                .iter()
+                .all(|(a, b)| matches!(a, Host::Client(_)) != matches!(b, Host::Client(_))),
+            "a client cut has exactly one client end"
+        );
+    }
+
+    /// Heal everything.
     pub fn heal(&mut self) {
+        self.blocked.clear();
+        self.client_cuts.clear();
+    }
+
+    /// Heal the paths between servers only.
+    pub fn heal_servers(&mut self) {
         self.blocked.clear();
     }
 
+    /// Heal the client paths only.
+    pub fn heal_clients(&mut self) {
+        self.client_cuts.clear();
+    }
+
+    /// Nothing is cut.
     pub fn is_empty(&self) -> bool {
+        self.blocked.is_empty() && self.client_cuts.is_empty()
+    }
+
+    /// No path between two servers is cut (client paths may be).
+    pub fn servers_whole(&self) -> bool {
         self.blocked.is_empty()
     }
 
+    /// No client path is cut.
+    pub fn clients_whole(&self) -> bool {
+        self.client_cuts.is_empty()
+    }
+
     pub fn describe(&self) -> String {
-        let pairs: Vec<String> = self
-            .blocked
+        let servers = self.blocked.iter().map(|(a, b)| format!("{a}->{b}"));
+        let clients = self
+            .client_cuts
             .iter()
-            .map(|(a, b)| format!("{a}->{b}"))
-            .collect();
+            .map(|(a, b)| format!("{}->{}", host_label(*a), host_label(*b)));
+        let pairs: Vec<String> = servers.chain(clients).collect();
         pairs.join(" ")
+    }
+}
+
+/// Which way a client cut blocks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CutDirection {
+    /// Both ways.
+    Both,
+    /// Client → server only: the server hears nothing, the client's replies stop too.
+    Requests,
+    /// Server → client only: the server hears the client, the client hears nothing.
+    Replies,
+}
+
+/// `3` for a server, `client:2` for a client (the scenario files' spelling).
+fn host_label(host: Host) -> String {
+    match host {
+        Host::Server(id) => id.to_string(),
+        Host::Client(c) => format!("client:{c}"),
     }
 }
 

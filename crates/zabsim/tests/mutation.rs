@@ -143,8 +143,31 @@ at = "18s"
 action = "heal"
 "#;
 
+/// Every client cut from one follower, twice, while that follower keeps serving the
+/// ensemble: its clients move to other servers with their sessions, and it no longer hears
+/// from them.
+const CLIENT_FAULTS: &str = r#"
+[[fault]]
+at = "3s"
+action = "partition"
+clients = "all"
+servers = "follower"
+[[fault]]
+at = "9s"
+action = "heal"
+[[fault]]
+at = "11s"
+action = "partition"
+clients = "all"
+servers = "follower"
+[[fault]]
+at = "17s"
+action = "heal"
+"#;
+
 fn faults() -> String {
     match std::env::var("FAULTS").as_deref() {
+        Ok("clients") => CLIENT_FAULTS.to_string(),
         Ok("nemesis") => NEMESIS.to_string(),
         Ok("leader") => LEADER_FAULTS.to_string(),
         Ok("all") => ALL_POWER_OFF.to_string(),
@@ -253,6 +276,13 @@ const CAUGHT: &[(Bug, &str, &[Property])] = &[
             Property::Convergence,
             Property::LinearizableWrites,
         ],
+    ),
+    (
+        // The follower its clients left expires their sessions although they live on
+        // elsewhere.
+        Bug::FollowerExpiresSessions,
+        CLIENT_FAULTS,
+        &[Property::NoPrematureExpiry, Property::EphemeralLifetime],
     ),
 ];
 

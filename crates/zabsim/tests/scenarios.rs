@@ -60,6 +60,16 @@ fn ack_before_fsync_loses_an_acknowledged_write_and_the_checker_says_so() {
 }
 
 #[test]
+fn client_partition_keeps_the_sessions_alive() {
+    check("client-partition.toml");
+}
+
+#[test]
+fn follower_expires_sessions_is_named_no_premature_expiry() {
+    check("follower-expires-sessions.toml");
+}
+
+#[test]
 fn nemesis_is_as_expected() {
     check("nemesis.toml");
 }

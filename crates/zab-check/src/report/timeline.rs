@@ -303,6 +303,7 @@ mod tests {
                 detail: String::new(),
             }],
             final_states: vec![],
+            handshakes: vec![],
         };
         let violation = Violation::new(Property::SessionFifo, "x")
             .with_ops([2])

@@ -2,6 +2,7 @@
 //! `/work/shared/reference/README.md`, "Guarantees a checker must verify").
 
 pub mod ephemeral;
+pub mod expiry;
 pub mod ops;
 pub mod reads;
 pub mod session;

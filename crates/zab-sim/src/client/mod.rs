@@ -15,7 +15,7 @@ use crate::prng::Prng;
 use crate::scenario::WorkloadSpec;
 use crate::time::{SimTime, Span};
 use std::collections::BTreeSet;
-use zab_check::history::{ClientOp, Outcome, WatchRecord};
+use zab_check::history::{ClientOp, HandshakeRecord, Outcome, WatchRecord};
 use zab_core::error::ErrorCode;
 use zab_core::ids::{Millis, ServerId, SessionId, Zxid};
 use zab_core::request::{ConnectRequest, EventType, Request, Response, WatchEvent};
@@ -100,6 +100,8 @@ pub struct Client {
     rate: f64,
     prng: Prng,
     pub stats: ClientStats,
+    /// Handshake answers not yet handed to the history (see [`Client::take_handshakes`]).
+    handshakes: Vec<HandshakeRecord>,
 }
 
 impl Client {
@@ -144,6 +146,7 @@ impl Client {
             rate: spec.rate,
             prng,
             stats: ClientStats::default(),
+            handshakes: Vec::new(),
         }
     }
 
@@ -165,6 +168,11 @@ impl Client {
 
     fn connect_timeout(&self) -> Span {
         Span::from_millis((self.session_timeout_ms / self.servers.len().max(1) as u64).max(1))
+    }
+
+    /// The handshake answers received since the last call, for the history.
+    pub fn take_handshakes(&mut self) -> Vec<HandshakeRecord> {
+        std::mem::take(&mut self.handshakes)
     }
 
     /// Stop issuing new operations (the run's quiet period); the one in flight may finish.
@@ -351,6 +359,16 @@ impl Client {
         let Phase::Handshaking { server, .. } = self.phase else {
             return;
         };
+        if let Some(r) = &response {
+            let granted = r.timeout_ms > 0;
+            self.handshakes.push(HandshakeRecord {
+                at: Millis(now.as_millis()),
+                client: self.id,
+                server,
+                session: if granted { r.session } else { self.session },
+                timeout_ms: if granted { r.timeout_ms as u64 } else { 0 },
+            });
+        }
         match response {
             Some(r) if r.timeout_ms > 0 => {
                 let reconnect = self.session != SessionId(0);

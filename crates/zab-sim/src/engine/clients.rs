@@ -95,6 +95,8 @@ impl<P: Process> Sim<P> {
                 let actions = self.clients[i]
                     .client
                     .on_packet(at, packet, &mut self.history.ops);
+                let handshakes = self.clients[i].client.take_handshakes();
+                self.history.handshakes.extend(handshakes);
                 self.client_actions(at, i, actions);
             }
             (_, _) => {

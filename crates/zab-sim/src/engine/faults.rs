@@ -13,13 +13,21 @@ use zab_core::peer::Role;
 #[derive(Clone, Debug)]
 pub(crate) enum Recovery {
     Restart(ServerId),
+    /// End a nemesis partition between servers (client cuts stay).
     Heal,
+    /// End a nemesis client partition (server partitions stay).
+    HealClients,
 }
 
 /// Time until the nemesis strikes again, or `None` when every rate is zero.
 pub(crate) fn next_nemesis_delay(spec: &NemesisSpec, prng: &mut Prng) -> Option<Span> {
-    let per_minute =
-        spec.crash + spec.power_off + spec.partition + spec.pause + spec.disk_fault + spec.drift;
+    let per_minute = spec.crash
+        + spec.power_off
+        + spec.partition
+        + spec.pause
+        + spec.disk_fault
+        + spec.drift
+        + spec.client_partition;
     if per_minute <= 0.0 {
         return None;
     }
@@ -174,6 +182,11 @@ impl<P: Process> Sim<P> {
                 all.extend(to);
                 self.record_fault(at, "partition", all, text);
             }
+            FaultAction::ClientPartition {
+                clients,
+                servers,
+                direction,
+            } => self.apply_client_partition(at, clients, servers, *direction, origin),
             FaultAction::Heal => self.heal(at, origin),
             FaultAction::Pause { targets, span } => {
                 let targets = self.resolve(targets);
@@ -229,6 +242,14 @@ impl<P: Process> Sim<P> {
         self.record_fault(at, "heal", Vec::new(), format!("{origin}: was {was}"));
     }
 
+    /// Heal the partitions between servers only (a nemesis partition's end).
+    pub(crate) fn heal_servers(&mut self, at: SimTime, origin: &str) {
+        let was = self.net.partitions.describe();
+        self.net.partitions.heal_servers();
+        self.retransmit(at);
+        self.record_fault(at, "heal", Vec::new(), format!("{origin}: was {was}"));
+    }
+
     pub(crate) fn restart(&mut self, at: SimTime, id: ServerId, origin: &str) {
         if self.restart_process(at, id) {
             self.record_fault(at, "restart", vec![id], format!("{origin}: restart {id}"));
@@ -241,7 +262,8 @@ impl<P: Process> Sim<P> {
         }
         match recovery {
             Recovery::Restart(id) => self.restart(at, id, "nemesis"),
-            Recovery::Heal => self.heal(at, "nemesis"),
+            Recovery::Heal => self.heal_servers(at, "nemesis"),
+            Recovery::HealClients => self.heal_clients(at, "nemesis"),
         }
     }
 
@@ -259,6 +281,7 @@ impl<P: Process> Sim<P> {
             spec.pause,
             spec.disk_fault,
             spec.drift,
+            spec.client_partition,
         ]
         .map(|r| (r * 1000.0) as u64);
         let down = self.nodes.iter().filter(|n| n.state.is_down()).count();
@@ -282,7 +305,7 @@ impl<P: Process> Sim<P> {
                     self.schedule(back, Event::Recover(Recovery::Restart(id)));
                 }
             }
-            Some(2) if self.net.partitions.is_empty() => {
+            Some(2) if self.net.partitions.servers_whole() => {
                 let all: Vec<ServerId> = self.nodes.iter().map(|n| n.id).collect();
                 let minority = ((all.len().saturating_sub(1)) / 2).max(1);
                 let size = 1 + self.nemesis.below(minority as u64) as usize;
@@ -339,6 +362,7 @@ impl<P: Process> Sim<P> {
                     self.apply(at, &action, "nemesis");
                 }
             }
+            Some(6) => self.nemesis_client_partition(at, &spec),
             _ => {}
         }
         if let Some(delay) = next_nemesis_delay(&spec, &mut self.nemesis) {

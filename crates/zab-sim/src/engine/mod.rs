@@ -14,6 +14,7 @@
 //! - While a node is paused nothing is delivered to it; on resume everything that arrived is
 //!   delivered in arrival order.
 
+mod client_faults;
 mod clients;
 mod control;
 mod faults;
@@ -29,6 +30,9 @@ mod toy_tests;
 
 #[cfg(test)]
 mod zab_tests;
+
+#[cfg(test)]
+mod client_fault_tests;
 
 use crate::client::Client;
 use crate::clock::NodeClock;
@@ -174,6 +178,8 @@ pub struct Sim<P: Process = Peer> {
     pub(crate) trace: Trace,
     pub(crate) history: History,
     pub(crate) nemesis: Prng,
+    /// Random choices of client partitions (`client_faults.rs`).
+    pub(crate) client_faults: Prng,
     pub(crate) counters: Counters,
     pub(crate) quiet: bool,
     pub(crate) end: SimTime,
@@ -264,6 +270,7 @@ impl<P: Process> Sim<P> {
                 ..History::default()
             },
             nemesis,
+            client_faults: root.fork("client-faults"),
             counters: Counters::default(),
             quiet: false,
             end,

@@ -94,8 +94,51 @@ fn one_way_partition_blocks_only_one_direction() {
     assert!(!p.is_blocked(s(2), s(3)));
     assert!(
         !p.is_blocked(Host::Client(1), s(1)),
-        "clients are never partitioned"
+        "a partition between servers leaves clients alone"
     );
+}
+
+#[test]
+fn client_cuts_block_the_named_direction_and_heal_apart_from_server_partitions() {
+    let c = Host::Client;
+    let mut p = Partitions::default();
+    p.cut_clients(&[1], &[ServerId(2)], CutDirection::Requests);
+    assert!(p.is_blocked(c(1), s(2)));
+    assert!(!p.is_blocked(s(2), c(1)), "replies still get through");
+    assert!(!p.is_blocked(c(1), s(1)) && !p.is_blocked(c(2), s(2)));
+    p.cut_clients(&[2], &[ServerId(1), ServerId(3)], CutDirection::Both);
+    assert!(p.is_blocked(c(2), s(3)) && p.is_blocked(s(1), c(2)));
+    p.block_one_way(&[ServerId(1)], &[ServerId(2)]);
+    assert!(!p.servers_whole() && !p.clients_whole());
+    assert_eq!(
+        p.describe(),
+        "1->2 1->client:2 3->client:2 client:1->2 client:2->1 client:2->3"
+    );
+    p.heal_servers();
+    assert!(p.servers_whole() && p.is_blocked(c(2), s(3)));
+    p.heal_clients();
+    assert!(p.is_empty());
+}
+
+#[test]
+fn packets_on_a_cut_client_path_are_retransmitted_after_the_heal() {
+    let mut n = net(Dist::Constant(Span(100)), 0.0, 0.0);
+    let (id, syn) = n.connect(SimTime(0), Host::Client(1), s(1), LinkKind::Client);
+    assert_eq!(run(&mut n, syn), vec![Packet::Syn]);
+    n.partitions
+        .cut_clients(&[1], &[ServerId(1)], CutDirection::Replies);
+    let request = n.send(SimTime(1000), id, Side::Initiator, Packet::ClientPing);
+    assert_eq!(
+        run(&mut n, request),
+        vec![Packet::ClientPing],
+        "requests pass"
+    );
+    let reply = n.send(SimTime(1001), id, Side::Acceptor, Packet::ClientPing);
+    assert!(run(&mut n, reply).is_empty(), "replies are held back");
+    assert!(n.retransmit(SimTime(2000), |_| true).is_empty());
+    n.partitions.heal();
+    let again = n.retransmit(SimTime(3000), |_| true);
+    assert_eq!(run(&mut n, again), vec![Packet::ClientPing]);
 }
 
 #[test]

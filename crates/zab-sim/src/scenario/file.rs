@@ -290,6 +290,10 @@ struct FaultFile {
     count: Option<u32>,
     ppm: Option<i64>,
     jump: Option<SignedMillis>,
+    /// Client partitions (`clients.rs`): who is cut, from which servers, which way.
+    clients: Option<Spanned<clients::ClientTargets>>,
+    servers: Option<Spanned<Targets>>,
+    direction: Option<Spanned<CutDirection>>,
 }
 
 #[derive(Deserialize)]
@@ -307,6 +311,8 @@ struct NemesisFile {
     disk_fault: f64,
     #[serde(default)]
     drift: f64,
+    #[serde(default)]
+    client_partition: f64,
     down_for: Option<Dur>,
     max_down: Option<usize>,
     start: Option<Dur>,
@@ -320,6 +326,7 @@ struct ExpectFile {
     min_acked_writes: Option<u64>,
 }
 
+mod clients;
 mod validate;
 
 #[cfg(test)]

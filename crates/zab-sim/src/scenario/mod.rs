@@ -9,6 +9,7 @@ pub use error::ScenarioError;
 pub use file::{load, parse};
 
 use crate::dist::Dist;
+pub use crate::net::CutDirection;
 use crate::time::Span;
 use serde::{Deserialize, Serialize};
 use zab_core::ids::ServerId;
@@ -178,6 +179,18 @@ impl Target {
     ];
 }
 
+/// Which clients a client partition cuts, resolved when it fires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientTarget {
+    /// Client `n` of the workload (1-based).
+    Id(u64),
+    /// Every client.
+    All,
+    /// The clients whose connection (or connection attempt) is to one of the partition's
+    /// servers when it fires: "the clients of server X".
+    Connected,
+}
+
 /// Disk faults.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -207,6 +220,12 @@ pub enum FaultAction {
         from: Vec<Target>,
         to: Vec<Target>,
     },
+    /// Cut clients from servers (both ways or one way); the servers still see each other.
+    ClientPartition {
+        clients: Vec<ClientTarget>,
+        servers: Vec<Target>,
+        direction: CutDirection,
+    },
     Heal,
     Pause {
         targets: Vec<Target>,
@@ -232,6 +251,7 @@ impl FaultAction {
             FaultAction::Restart(_) => "restart",
             FaultAction::Partition(_) => "partition",
             FaultAction::OneWay { .. } => "partition",
+            FaultAction::ClientPartition { .. } => "client_partition",
             FaultAction::Heal => "heal",
             FaultAction::Pause { .. } => "pause",
             FaultAction::DiskFault { .. } => "disk_fault",
@@ -256,6 +276,8 @@ pub struct NemesisSpec {
     pub pause: f64,
     pub disk_fault: f64,
     pub drift: f64,
+    /// Cut every client from one live server (both ways or one way) for about `down_for`.
+    pub client_partition: f64,
     /// How long a crashed server stays down / a partition lasts / a pause lasts (mean).
     pub down_for: Span,
     /// Never take more than this many servers down at once (default: a minority of voters).

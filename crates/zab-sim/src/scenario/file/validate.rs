@@ -4,6 +4,9 @@
 
 use super::*;
 
+/// `workload.clients` when the file does not say.
+const DEFAULT_CLIENTS: u32 = 3;
+
 impl ScenarioFile {
     pub(super) fn validate(
         self,
@@ -12,9 +15,10 @@ impl ScenarioFile {
     ) -> Result<Scenario, ScenarioError> {
         let cluster = self.cluster.validate(loc, &self.bugs)?;
         let servers = cluster.servers();
+        let client_count = self.workload.clients.unwrap_or(DEFAULT_CLIENTS);
         let mut faults = Vec::with_capacity(self.fault.len());
         for (i, f) in self.fault.into_iter().enumerate() {
-            faults.push(validate_fault(loc, i + 1, f, &servers)?);
+            faults.push(validate_fault(loc, i + 1, f, &servers, client_count)?);
         }
         let nemesis = match self.nemesis {
             Some(n) => Some(validate_nemesis(loc, n, cluster.voters.len())?),
@@ -216,7 +220,7 @@ impl DiskFile {
 impl WorkloadFile {
     fn validate(self, tick_ms: u64) -> WorkloadSpec {
         WorkloadSpec {
-            clients: self.clients.unwrap_or(3),
+            clients: self.clients.unwrap_or(DEFAULT_CLIENTS),
             rate: self.rate.unwrap_or(10.0).max(0.0),
             keys: self.keys.unwrap_or(4).max(1),
             mix: self.mix.unwrap_or_else(Mix::standard),
@@ -229,7 +233,7 @@ impl WorkloadFile {
     }
 }
 
-fn check_targets(
+pub(super) fn check_targets(
     loc: &Locator<'_>,
     field: &str,
     targets: Spanned<Targets>,
@@ -264,6 +268,7 @@ fn validate_fault(
     index: usize,
     spanned: Spanned<FaultFile>,
     servers: &[ServerId],
+    client_count: u32,
 ) -> Result<FaultSpec, ScenarioError> {
     let table_offset = spanned.span().start;
     let f = spanned.into_inner();
@@ -285,6 +290,17 @@ fn validate_fault(
             )),
         }
     };
+    if f.action == ActionName::Partition && f.clients.is_some() {
+        return clients::validate_client_partition(
+            loc,
+            &section,
+            table_offset,
+            f,
+            servers,
+            client_count,
+        );
+    }
+    clients::reject_stray_client_fields(loc, &section, &f)?;
     let action = match f.action {
         ActionName::Crash => FaultAction::Crash(target(f.target)?),
         ActionName::PowerOff => FaultAction::PowerOff(target(f.target)?),
@@ -361,6 +377,7 @@ fn validate_nemesis(
         ("pause", n.pause),
         ("disk_fault", n.disk_fault),
         ("drift", n.drift),
+        ("client_partition", n.client_partition),
     ] {
         if !(0.0..=600.0).contains(&rate) {
             return Err(loc.error(
@@ -377,6 +394,7 @@ fn validate_nemesis(
         pause: n.pause,
         disk_fault: n.disk_fault,
         drift: n.drift,
+        client_partition: n.client_partition,
         down_for: n.down_for.map_or(Span::from_millis(5_000), |d| d.0),
         max_down: n.max_down.unwrap_or((voters.saturating_sub(1)) / 2),
         start: n.start.map_or(Span::ZERO, |d| d.0),
