@@ -4,7 +4,7 @@ use crate::history::{History, HISTORY_FORMAT_VERSION};
 use crate::lin::Budget;
 use crate::replica;
 use crate::verdict::{Property, Report, Status};
-use crate::zk::{ephemeral, expiry, ops::WriteLog, reads, session, watch, writes};
+use crate::zk::{ephemeral, expiry, ops::WriteLog, reads, session, watch, watch_delivery, writes};
 use zab_core::ids::Millis;
 
 /// How to check.
@@ -116,10 +116,13 @@ pub fn check_history(history: &History, options: &CheckOptions) -> Result<Report
         report.record_status(Property::SyncFreshness, skipped("no sync in the history"));
     }
 
-    if watch::has_watch_events(history) {
-        report.record(Property::WatchBeforeData, watch::check(history));
+    if watch::has_watch_events(history) || watch_delivery::has_watches(history) {
+        // Events late (they came after the data) and events lost (they never came).
+        let mut violations = watch::check(history);
+        violations.extend(watch_delivery::check(history, &log));
+        report.record(Property::WatchBeforeData, violations);
     } else {
-        report.record_status(Property::WatchBeforeData, skipped("no watch events"));
+        report.record_status(Property::WatchBeforeData, skipped("no watch set"));
     }
 
     if ephemeral::has_ephemerals(history) {

@@ -41,10 +41,14 @@ pub enum Bug {
     /// NEWLEADER is acked before the DIFF-synced transactions are fsynced (ZOOKEEPER-3911).
     #[serde(rename = "newleader-ack-before-sync")]
     NewLeaderAckBeforeSync,
+    /// A reconnecting client's `SetWatches` re-arms its watches but ignores its last zxid,
+    /// so a watched node that changed while the client was away never fires (ZooKeeper's
+    /// `DataTree.setWatches` fires those at once).
+    SetWatchesIgnoresZxid,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 10] = [
+    pub const ALL: [Bug; 11] = [
         Bug::BlockingConnect,
         Bug::AckBeforeFsync,
         Bug::CommitWithoutQuorum,
@@ -55,6 +59,7 @@ impl Bug {
         Bug::FollowerExpiresSessions,
         Bug::EpochBeforeTxnsDurable,
         Bug::NewLeaderAckBeforeSync,
+        Bug::SetWatchesIgnoresZxid,
     ];
 
     pub fn name(self) -> &'static str {
@@ -69,6 +74,7 @@ impl Bug {
             Bug::FollowerExpiresSessions => "follower-expires-sessions",
             Bug::EpochBeforeTxnsDurable => "epoch-before-txns-durable",
             Bug::NewLeaderAckBeforeSync => "newleader-ack-before-sync",
+            Bug::SetWatchesIgnoresZxid => "set-watches-ignores-zxid",
         }
     }
 }

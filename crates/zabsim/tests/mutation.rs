@@ -268,6 +268,12 @@ const CAUGHT: &[(Bug, &str, &[Property])] = &[
         ],
     ),
     (
+        // A client that reconnects after a watched node changed is never told.
+        Bug::SetWatchesIgnoresZxid,
+        LEADER_FAULTS,
+        &[Property::WatchBeforeData],
+    ),
+    (
         Bug::AckBeforeFsync,
         ALL_POWER_OFF,
         &[

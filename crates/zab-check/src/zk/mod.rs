@@ -7,4 +7,5 @@ pub mod ops;
 pub mod reads;
 pub mod session;
 pub mod watch;
+pub mod watch_delivery;
 pub mod writes;

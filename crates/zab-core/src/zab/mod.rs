@@ -26,6 +26,7 @@ use self::leader::Leader;
 use self::learner::Learner;
 use self::packet::ForwardedOp;
 use self::replica::Replica;
+use crate::bugs::Bug;
 use crate::config::Config;
 use crate::ids::{Epoch, Millis, ServerId, SessionId, Zxid};
 use crate::peer::{Channel, ConnId, Input, Output, PeerMessage, Recovered, Role, ServerEvent};
@@ -543,6 +544,25 @@ impl Zab {
                 self.submit(session, xid, ForwardedOp::Client(request), auth)
             }
             request => {
+                let request = match request {
+                    Request::SetWatches {
+                        data,
+                        exist,
+                        child,
+                        persistent,
+                        persistent_recursive,
+                        ..
+                    } if r.config.bugs.has(Bug::SetWatchesIgnoresZxid) => Request::SetWatches {
+                        // Newer than any node: nothing looks changed, everything re-arms.
+                        relative_zxid: Zxid::from_i64(i64::MAX),
+                        data,
+                        exist,
+                        child,
+                        persistent,
+                        persistent_recursive,
+                    },
+                    request => request,
+                };
                 if !r
                     .clients
                     .read(conn, xid, request, &mut r.db.tree, &mut r.out)
