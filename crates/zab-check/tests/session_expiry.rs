@@ -3,7 +3,7 @@
 //! leader is named; contact the leader need not have seen (reads, a follower's own answers)
 //! and expiries no client ever learned of do not count.
 
-use zab_check::history::{ClientOp, HandshakeRecord, Outcome, ServerRecord};
+use zab_check::history::{ClientOp, FaultRecord, HandshakeRecord, Outcome, ServerRecord};
 use zab_check::{check_history, CheckOptions, History, Property, Report, Status};
 use zab_core::error::ErrorCode;
 use zab_core::ids::{Epoch, Millis, ServerId, SessionId, Zxid};
@@ -266,4 +266,26 @@ fn histories_without_handshakes_skip_the_property() {
     run.history.handshakes.clear();
     run.told_expired_by_op(1_100, 2);
     assert!(matches!(status(&run.check()), Status::Skipped { .. }));
+}
+
+#[test]
+fn an_expiry_by_a_server_whose_clock_a_fault_stepped_is_not_judged() {
+    // As in the violating case, but server 2's clock jumped forward just before: its expiry
+    // times no longer say how much real time passed.
+    let mut run = Run::new(800);
+    run.handshake(900, 3, TIMEOUT_MS);
+    run.create(1_000, 3);
+    run.history.faults.push(FaultRecord {
+        at: Millis(950),
+        action: "drift".into(),
+        targets: vec![ServerId(2)],
+        detail: "drift 0 ppm, jump 2000 ms".into(),
+    });
+    run.expire(1_100, 2);
+    run.told_expired_by_op(1_200, 3);
+    let report = run.check();
+    assert_eq!(status(&report), Status::Holds, "{:#?}", report.violations);
+    // The same fault on another server changes nothing.
+    run.history.faults[0].targets = vec![ServerId(1)];
+    assert_eq!(status(&run.check()), Status::Violated);
 }

@@ -257,13 +257,34 @@ impl Partitions {
         self.client_cuts.is_empty()
     }
 
+    /// Every cut path, servers' first: `1->2 client:3->1`.
     pub fn describe(&self) -> String {
-        let servers = self.blocked.iter().map(|(a, b)| format!("{a}->{b}"));
-        let clients = self
+        let mut text = self.describe_servers();
+        let clients = self.describe_clients();
+        if !text.is_empty() && !clients.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&clients);
+        text
+    }
+
+    /// The cut paths between servers only.
+    pub fn describe_servers(&self) -> String {
+        let pairs: Vec<String> = self
+            .blocked
+            .iter()
+            .map(|(a, b)| format!("{a}->{b}"))
+            .collect();
+        pairs.join(" ")
+    }
+
+    /// The cut client paths only.
+    pub fn describe_clients(&self) -> String {
+        let pairs: Vec<String> = self
             .client_cuts
             .iter()
-            .map(|(a, b)| format!("{}->{}", host_label(*a), host_label(*b)));
-        let pairs: Vec<String> = servers.chain(clients).collect();
+            .map(|(a, b)| format!("{}->{}", host_label(*a), host_label(*b)))
+            .collect();
         pairs.join(" ")
     }
 }

@@ -24,14 +24,17 @@
 //! The slack (three quarters) covers the longest silence of an idle client before its next
 //! message (a third of the timeout), the relay of a learner's touches (half a tick; the
 //! timeout is at least two ticks, so at most a quarter of it) and a clock running up to 10%
-//! fast on the expiring server. A clock *stepped* forward by a fault is not covered.
+//! fast on the expiring server. A clock changed by a fault (a `drift` fault on the expiring
+//! server within a timeout before the expiry: a step forward or a rate beyond 10%) is not
+//! covered, so such expiries are not judged; ZooKeeper measures session time with a
+//! monotonic clock that a wall-clock step does not move.
 
 use super::ops::by_session;
 use crate::history::{History, Outcome};
 use crate::verdict::{Property, Violation};
 use std::collections::BTreeMap;
 use zab_core::error::ErrorCode;
-use zab_core::ids::SessionId;
+use zab_core::ids::{ServerId, SessionId};
 use zab_core::peer::ServerEvent;
 use zab_core::request::Request;
 
@@ -108,6 +111,14 @@ pub fn check(history: &History) -> Vec<Violation> {
         }
     }
 
+    // Servers whose clock a fault changed, and when.
+    let clock_faults: Vec<(u64, ServerId)> = history
+        .faults
+        .iter()
+        .filter(|f| f.action == "drift")
+        .flat_map(|f| f.targets.iter().map(move |t| (f.at.0, *t)))
+        .collect();
+
     let mut violations = Vec::new();
     for (session, moments) in &told {
         let Some(&timeout_ms) = timeouts.get(session) else {
@@ -124,6 +135,15 @@ pub fn check(history: &History) -> Vec<Violation> {
             .max_by_key(|(at, _)| *at)
             .copied();
         let expired_at = expired.map_or(learned, |(at, _)| at);
+        if let Some((_, i)) = expired {
+            let expirer = history.server_events[i].server;
+            let clock_changed = clock_faults.iter().any(|(at, server)| {
+                *server == expirer && *at <= expired_at && expired_at - *at <= timeout_ms
+            });
+            if clock_changed {
+                continue; // its clock no longer measures real time
+            }
+        }
         let last_contact = contacts
             .get(session)
             .into_iter()

@@ -84,7 +84,7 @@ impl<P: Process> Sim<P> {
         if self.net.partitions.clients_whole() {
             return;
         }
-        let was = self.net.partitions.describe();
+        let was = self.net.partitions.describe_clients();
         self.net.partitions.heal_clients();
         self.retransmit(at);
         self.record_fault(at, "heal", Vec::new(), format!("{origin}: was {was}"));

@@ -244,7 +244,7 @@ impl<P: Process> Sim<P> {
 
     /// Heal the partitions between servers only (a nemesis partition's end).
     pub(crate) fn heal_servers(&mut self, at: SimTime, origin: &str) {
-        let was = self.net.partitions.describe();
+        let was = self.net.partitions.describe_servers();
         self.net.partitions.heal_servers();
         self.retransmit(at);
         self.record_fault(at, "heal", Vec::new(), format!("{origin}: was {was}"));
