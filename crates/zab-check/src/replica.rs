@@ -11,7 +11,7 @@ use crate::history::{History, Outcome};
 use crate::verdict::{Property, Violation};
 use std::collections::{BTreeMap, BTreeSet};
 use zab_core::ids::{Epoch, Millis, Zxid};
-use zab_core::peer::ServerEvent;
+use zab_core::peer::{Role, ServerEvent};
 
 /// At most this many violations per property are reported.
 const REPORTED_MAX: usize = 10;
@@ -21,10 +21,16 @@ pub fn has_server_events(history: &History) -> bool {
     !history.server_events.is_empty()
 }
 
-/// `single-leader-per-epoch`.
+/// `single-leader-per-epoch`: at most one server establishes each epoch (a NEWLEADER
+/// quorum) and — ZAB's primary uniqueness, which the learners' durable acceptedEpoch
+/// guarantees — at most one server gathers an ACKEPOCH quorum for it. A leader writes its
+/// currentEpoch exactly when that quorum is in (`Leader.waitForEpochAck`), so two servers
+/// writing one currentEpoch while leading is two quorums of promises for one epoch: some
+/// learner promised it twice, which only a lost acceptedEpoch allows (a learner answers a
+/// LEADERINFO for an epoch it already accepted without counting, and refuses older ones).
 pub fn single_leader_per_epoch(history: &History) -> Vec<Violation> {
+    let mut violations = epoch_quorums(history);
     let mut leaders: BTreeMap<Epoch, (u64, usize)> = BTreeMap::new();
-    let mut violations = Vec::new();
     for (i, record) in history.server_events.iter().enumerate() {
         if let ServerEvent::LeaderEstablished { epoch } = record.event {
             match leaders.get(&epoch) {
@@ -48,6 +54,42 @@ pub fn single_leader_per_epoch(history: &History) -> Vec<Violation> {
         }
     }
     violations.truncate(REPORTED_MAX);
+    violations
+}
+
+/// Two servers that wrote one currentEpoch while leading (each had an ACKEPOCH quorum).
+fn epoch_quorums(history: &History) -> Vec<Violation> {
+    let mut roles: BTreeMap<u64, Role> = BTreeMap::new();
+    let mut quorums: BTreeMap<Epoch, (u64, usize)> = BTreeMap::new();
+    let mut violations = Vec::new();
+    for (i, record) in history.server_events.iter().enumerate() {
+        match record.event {
+            ServerEvent::RoleChanged { role } => {
+                roles.insert(record.server.0, role);
+            }
+            ServerEvent::CurrentEpoch { epoch }
+                if roles.get(&record.server.0) == Some(&Role::Leading) =>
+            {
+                match quorums.get(&epoch) {
+                    Some(&(server, first)) if server != record.server.0 => violations.push(
+                        Violation::new(
+                            Property::SingleLeaderPerEpoch,
+                            format!(
+                                "servers {server} and {} both gathered an ACKEPOCH quorum for epoch {epoch} (each wrote it as its currentEpoch while leading): some learner promised the epoch to both",
+                                record.server
+                            ),
+                        )
+                        .with_events([first, i]),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        quorums.insert(epoch, (record.server.0, i));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
     violations
 }
 

@@ -528,6 +528,53 @@ fn two_leaders_in_one_epoch_is_named_single_leader_per_epoch() {
 }
 
 #[test]
+fn two_acked_epoch_quorums_for_one_epoch_are_named_single_leader_per_epoch() {
+    use zab_core::peer::Role;
+    let mut b = correct_run();
+    // Server 3 gathers ACKEPOCH for epoch 2 and writes it, then loses the lead before
+    // NEWLEADER; server 2 then gathers a quorum for the same epoch.
+    b.event(
+        40,
+        3,
+        ServerEvent::RoleChanged {
+            role: Role::Leading,
+        },
+    );
+    b.event(41, 3, ServerEvent::CurrentEpoch { epoch: Epoch(2) });
+    b.event(
+        45,
+        3,
+        ServerEvent::RoleChanged {
+            role: Role::Looking,
+        },
+    );
+    b.event(
+        50,
+        2,
+        ServerEvent::RoleChanged {
+            role: Role::Leading,
+        },
+    );
+    b.event(51, 2, ServerEvent::CurrentEpoch { epoch: Epoch(2) });
+    let report = b.check();
+    assert_eq!(report.violated(), vec![Property::SingleLeaderPerEpoch]);
+    // A follower writing the epoch at NEWLEADER is no quorum of its own.
+    b.history
+        .server_events
+        .truncate(b.history.server_events.len() - 2);
+    b.event(
+        50,
+        2,
+        ServerEvent::RoleChanged {
+            role: Role::Following,
+        },
+    );
+    b.event(51, 2, ServerEvent::CurrentEpoch { epoch: Epoch(2) });
+    let fine = b.check();
+    assert_eq!(fine.verdict(), Verdict::Ok, "{:#?}", fine.violations);
+}
+
+#[test]
 fn different_txns_at_one_zxid_is_named_committed_prefix_agreement() {
     let mut b = correct_run();
     b.event(
