@@ -114,6 +114,10 @@ struct Direction {
     buffer: BTreeMap<u64, Packet>,
     /// Met a partition or a dead host; retransmitted when the path is usable again.
     lost: BTreeMap<u64, Packet>,
+    /// Sequence numbers that died with a stopped sender ([`Network::discard_lost`]): the
+    /// receiver steps over them, so what the sender's kernel said after (its RST) still
+    /// arrives.
+    skipped: BTreeSet<u64>,
 }
 
 /// One TCP connection.
@@ -484,6 +488,18 @@ impl Network {
         true
     }
 
+    /// The host on `from`'s side of `id` stopped (its process crashed, or it lost power): the
+    /// packets its kernel was still retransmitting die with the socket (a crash aborts it, a
+    /// power-off takes the kernel with it). A graceful close keeps retransmitting; this is
+    /// not one.
+    pub fn discard_lost(&mut self, id: LinkId, from: Side) {
+        if let Some(link) = self.link_mut(id) {
+            let dir = &mut link.dirs[from as usize];
+            let dead = std::mem::take(&mut dir.lost);
+            dir.skipped.extend(dead.into_keys());
+        }
+    }
+
     /// The packet reached its destination host: returns what the receiving end gets now, in
     /// stream order (possibly nothing while a gap is open, possibly several packets).
     pub fn arrive(&mut self, arrival: Arrival) -> Vec<Packet> {
@@ -512,8 +528,12 @@ impl Network {
             return;
         }
         dir.buffer.insert(seq, arrival.packet);
-        while let Some(p) = dir.buffer.remove(&dir.next_deliver) {
-            ready.push(p);
+        loop {
+            if let Some(p) = dir.buffer.remove(&dir.next_deliver) {
+                ready.push(p);
+            } else if !dir.skipped.remove(&dir.next_deliver) {
+                break;
+            }
             dir.next_deliver += 1;
         }
     }

@@ -114,6 +114,11 @@ impl<P: Process> Sim<P> {
                         .filter(|n| n.state.is_down())
                         .map(|n| n.id),
                 ),
+                // An aimed fault replaced these with the send's servers before applying;
+                // validation keeps them out of timeline faults.
+                Target::Sender | Target::Receiver => {
+                    debug_assert!(false, "sender/receiver outside an aimed fault")
+                }
             }
         }
         out.sort();

@@ -3,7 +3,10 @@
 //! Driver contract with the peer (what the election and ZAB code can rely on):
 //! - A node has at most one connection per (peer, channel). When a newer one is established
 //!   (accepted, or our connect completed) the older is closed first: `Disconnected` is
-//!   delivered, then `Connected` for the new one.
+//!   delivered, then `Connected` for the new one. One exception, ZooKeeper's election rule
+//!   (the higher sid keeps the connection): a completed election-channel connect to a higher
+//!   id is closed by the engine at once and never replaces anything; the peer still hears
+//!   `Connected { outbound: true }` for it.
 //! - `Send` goes on the current connection; with none it is dropped (the peer already got, or
 //!   will get, `Disconnected` / `ConnectFailed`).
 //! - `Connect` answers `Connected { outbound: true }` after a round trip, `ConnectFailed` at once
@@ -14,6 +17,7 @@
 //! - While a node is paused nothing is delivered to it; on resume everything that arrived is
 //!   delivered in arrival order.
 
+mod aimed;
 mod client_faults;
 mod clients;
 mod control;
@@ -27,6 +31,12 @@ pub use node::NodeState;
 
 #[cfg(test)]
 mod toy_tests;
+
+#[cfg(test)]
+mod election_race_tests;
+
+#[cfg(test)]
+mod aimed_tests;
 
 #[cfg(test)]
 mod zab_tests;
@@ -83,6 +93,12 @@ pub(crate) enum Event {
         generation: u64,
     },
     Fault(usize),
+    /// Aimed fault `fault`, fired by a send from `sender` to `receiver`, after its delay.
+    Aimed {
+        fault: usize,
+        sender: ServerId,
+        receiver: ServerId,
+    },
     Nemesis,
     Recover(faults::Recovery),
     /// `duration` reached: heal, recover, stop the workload.
@@ -181,6 +197,8 @@ pub struct Sim<P: Process = Peer> {
     /// Random choices of client partitions (`client_faults.rs`).
     pub(crate) client_faults: Prng,
     pub(crate) counters: Counters,
+    /// Per scenario fault: an aimed fault's trigger counts (empty when none is aimed).
+    pub(crate) aimed: Vec<aimed::AimedCount>,
     pub(crate) quiet: bool,
     pub(crate) end: SimTime,
     /// The `End` event was processed: nothing more happens.
@@ -246,8 +264,15 @@ impl<P: Process> Sim<P> {
             });
         }
         for (i, f) in scenario.faults.iter().enumerate() {
-            queue.schedule(SimTime(f.at.0), Event::Fault(i));
+            if f.on.is_none() {
+                queue.schedule(SimTime(f.at.0), Event::Fault(i));
+            }
         }
+        let aimed = if scenario.faults.iter().any(|f| f.on.is_some()) {
+            vec![aimed::AimedCount::default(); scenario.faults.len()]
+        } else {
+            Vec::new()
+        };
         let mut nemesis = root.fork("nemesis");
         if let Some(n) = &scenario.nemesis {
             if let Some(first) = faults::next_nemesis_delay(n, &mut nemesis) {
@@ -272,6 +297,7 @@ impl<P: Process> Sim<P> {
             nemesis,
             client_faults: root.fork("client-faults"),
             counters: Counters::default(),
+            aimed,
             quiet: false,
             end,
             ended: false,
@@ -380,6 +406,11 @@ impl<P: Process> Sim<P> {
             Event::Resume { node, incarnation } => self.on_resume(at, node, incarnation),
             Event::ClientWake { client, generation } => self.on_client_wake(at, client, generation),
             Event::Fault(i) => self.on_fault(at, i),
+            Event::Aimed {
+                fault,
+                sender,
+                receiver,
+            } => self.fire_aimed(at, fault, sender, receiver),
             Event::Nemesis => self.on_nemesis(at),
             Event::Recover(r) => self.on_recover(at, r),
             Event::Quiet => self.on_quiet(at),

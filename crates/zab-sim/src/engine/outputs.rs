@@ -81,9 +81,16 @@ impl<P: Process> Sim<P> {
         let exits = outputs
             .iter()
             .any(|o| matches!(o, Output::Event(ServerEvent::Halted { .. })));
+        let incarnation = self.node(id).map(|n| n.incarnation);
         for o in outputs.drain(..) {
+            if self.node(id).map(|n| n.incarnation) != incarnation {
+                // An aimed fault stopped the process in the middle of this step: it never got
+                // to do the rest.
+                break;
+            }
             self.carry_out(at, id, o);
         }
+        outputs.clear();
         self.scratch = outputs;
         if exits {
             self.stop_process(at, id, false);
@@ -97,10 +104,12 @@ impl<P: Process> Sim<P> {
                 let link = self
                     .node(id)
                     .and_then(|n| n.peers.get(&(to, channel)).copied());
+                let packet = crate::scenario::packet_name(&msg);
                 match link {
                     Some(link) => self.send_on(at, link, self.side_of(link, id), Packet::Peer(msg)),
                     None => self.counters.sends_without_connection += 1,
                 }
+                self.aimed_on_send(at, id, to, packet);
             }
             Output::Connect {
                 to,
@@ -377,6 +386,7 @@ impl<P: Process> Sim<P> {
         });
         for link in self.net.links_of(Host::Server(id)) {
             let side = self.side_of(link, id);
+            self.net.discard_lost(link, side);
             match self.net.link(link).map(|l| l.end(side)) {
                 Some(EndState::Open) if !power_off => {
                     self.counters.connections_reset += 1;

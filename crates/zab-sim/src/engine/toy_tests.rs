@@ -11,7 +11,7 @@ use zab_core::peer::{Channel, PeerMessage, PersistOp, PersistToken};
 use zab_core::zab::packet::QuorumPacket;
 
 #[derive(Clone, Debug, PartialEq)]
-enum Seen {
+pub(super) enum Seen {
     Start { log_bytes: usize },
     Connected(u64, bool),
     Disconnected(u64),
@@ -147,14 +147,14 @@ impl Process for Toy {
     }
 }
 
-fn run_toy(text: &str, seed: u64) -> (RunOutput, Vec<(u64, u64, Seen)>) {
+pub(super) fn run_toy(text: &str, seed: u64) -> (RunOutput, Vec<(u64, u64, Seen)>) {
     take_log();
     let scenario = parse("toy.toml", "toy", text).unwrap();
     let out = Sim::<Toy>::new(scenario, seed, Trace::new()).run(|_| {});
     (out, take_log())
 }
 
-const BASE: &str = r#"
+pub(super) const BASE: &str = r#"
 duration = "5s"
 quiet = "0s"
 recover = false
@@ -168,11 +168,11 @@ clients = 0
 "#;
 
 /// Local times are offset by the clock base; make them relative to the run.
-fn rel(ms: u64) -> u64 {
+pub(super) fn rel(ms: u64) -> u64 {
     ms - 1_700_000_000_000
 }
 
-fn pings(log: &[(u64, u64, Seen)], at: u64, from: u64) -> Vec<(u64, u64)> {
+pub(super) fn pings(log: &[(u64, u64, Seen)], at: u64, from: u64) -> Vec<(u64, u64)> {
     log.iter()
         .filter_map(|(me, t, s)| match s {
             Seen::Ping { from: f, n } if *me == at && *f == from => Some((rel(*t), *n)),

@@ -267,7 +267,9 @@ impl<P: Process> Sim<P> {
         }
     }
 
-    /// A connection to `peer` on `channel` is up at node `id`: it replaces any older one.
+    /// A connection to `peer` on `channel` is up at node `id`: it replaces any older one —
+    /// except the election channel's dial to a higher id, which never becomes the node's
+    /// connection (see [`Self::lost_election_challenge`]).
     fn establish(
         &mut self,
         at: SimTime,
@@ -277,6 +279,9 @@ impl<P: Process> Sim<P> {
         link: LinkId,
         outbound: bool,
     ) {
+        if outbound && channel == Channel::Election && peer > id {
+            return self.lost_election_challenge(at, id, peer, link);
+        }
         let old = self
             .node_mut(id)
             .and_then(|n| n.peers.insert((peer, channel), link));
@@ -299,6 +304,33 @@ impl<P: Process> Sim<P> {
                 },
             );
         }
+    }
+
+    /// Node `id`'s election dial to the higher id `peer` completed. ZooKeeper's
+    /// `QuorumCnxManager.startConnection` sends its sid and, seeing the other's is higher,
+    /// closes this socket ("Have smaller server identifier") and waits for `peer` to connect
+    /// back (which `peer`'s `handleConnection` does). So this link must not replace the
+    /// connection the node may already have from `peer` — that one is the keeper, and
+    /// closing it in a race (both dial at once at a heal) loses notifications. The process
+    /// still hears `Connected { outbound: true }` so it knows its connect finished.
+    fn lost_election_challenge(&mut self, at: SimTime, id: ServerId, peer: ServerId, link: LinkId) {
+        debug_assert!(peer > id, "only the lower id loses the challenge");
+        let side = self.side_of(link, id);
+        self.close_end(at, link, side, Packet::Fin);
+        self.feed(
+            at,
+            id,
+            Input::Connected {
+                peer,
+                channel: Channel::Election,
+                outbound: true,
+            },
+        );
+        debug_assert!(
+            self.node(id)
+                .is_none_or(|n| n.peers.get(&(peer, Channel::Election)) != Some(&link)),
+            "a lost challenge never becomes the node's connection"
+        );
     }
 
     pub(crate) fn on_connect_timeout(

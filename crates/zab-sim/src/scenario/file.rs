@@ -130,6 +130,8 @@ fn target_from_str<E: de::Error>(s: &str) -> Result<Target, E> {
         "any" | "random" => Target::Any,
         "all" => Target::All,
         "down" => Target::Down,
+        "sender" => Target::Sender,
+        "receiver" => Target::Receiver,
         other => match other.parse::<u64>() {
             Ok(id) => Target::Id(ServerId(id)),
             Err(_) => {
@@ -278,7 +280,8 @@ enum ActionName {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FaultFile {
-    at: Dur,
+    /// Required unless `on` is given (then: armed from `at`, default from the start).
+    at: Option<Dur>,
     action: ActionName,
     target: Option<Spanned<Targets>>,
     groups: Option<Vec<Spanned<Targets>>>,
@@ -294,6 +297,8 @@ struct FaultFile {
     clients: Option<Spanned<clients::ClientTargets>>,
     servers: Option<Spanned<Targets>>,
     direction: Option<Spanned<CutDirection>>,
+    /// An aimed fault's trigger (`aimed.rs`).
+    on: Option<Spanned<aimed::OnFile>>,
 }
 
 #[derive(Deserialize)]
@@ -326,8 +331,12 @@ struct ExpectFile {
     min_acked_writes: Option<u64>,
 }
 
+mod aimed;
 mod clients;
 mod validate;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod aimed_tests;

@@ -2,9 +2,11 @@
 //! when, and what the run is expected to conclude. `file.rs` is the TOML syntax; this module is
 //! the validated result the engine runs.
 
+mod aimed;
 mod error;
 mod file;
 
+pub use aimed::{packet_name, Endpoint, Trigger, PACKET_NAMES};
 pub use error::ScenarioError;
 pub use file::{load, parse};
 
@@ -164,6 +166,10 @@ pub enum Target {
     All,
     /// Every server that is down (crashed or powered off).
     Down,
+    /// An aimed fault's (`on = { … }`) sender of the packet that fired it.
+    Sender,
+    /// An aimed fault's receiver of the packet that fired it.
+    Receiver,
 }
 
 impl Target {
@@ -263,8 +269,11 @@ impl FaultAction {
 /// One `[[fault]]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultSpec {
+    /// When it fires; for an aimed fault, from when it is armed.
     pub at: Span,
     pub action: FaultAction,
+    /// An aimed fault fires on a protocol event instead of at `at` (see [`Trigger`]).
+    pub on: Option<Trigger>,
 }
 
 /// `[nemesis]`: random faults, rates per minute of virtual time.

@@ -110,7 +110,9 @@ pub(super) fn validate_client_partition(
     };
     let direction = f.direction.map_or(CutDirection::Both, |d| d.into_inner());
     Ok(FaultSpec {
-        at: f.at.0,
+        // The caller fills in `at` and `on` (an aimed client partition is allowed).
+        at: f.at.map_or(Span::ZERO, |d| d.0),
+        on: None,
         action: FaultAction::ClientPartition {
             clients,
             servers,

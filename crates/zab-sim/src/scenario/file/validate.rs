@@ -271,8 +271,12 @@ fn validate_fault(
     client_count: u32,
 ) -> Result<FaultSpec, ScenarioError> {
     let table_offset = spanned.span().start;
-    let f = spanned.into_inner();
+    let mut f = spanned.into_inner();
     let section = format!("fault[{index}]");
+    let on = match f.on.take() {
+        Some(on) => Some(aimed::validate_on(loc, &section, on, servers)?),
+        None => None,
+    };
     let field = |k: &str| format!("{section}.{k}");
     let missing = |k: &str, what: &str| {
         loc.error(
@@ -290,6 +294,14 @@ fn validate_fault(
             )),
         }
     };
+    let at = match (f.at, &on) {
+        (Some(at), _) => at.0,
+        (None, Some(_)) => Span::ZERO,
+        (None, None) => return Err(missing(
+            "at",
+            "when it fires, e.g. at = \"10s\" (or on = { sent = \"ackepoch\" } for an aimed fault)",
+        )),
+    };
     if f.action == ActionName::Partition && f.clients.is_some() {
         return clients::validate_client_partition(
             loc,
@@ -298,7 +310,8 @@ fn validate_fault(
             f,
             servers,
             client_count,
-        );
+        )
+        .map(|spec| FaultSpec { at, on, ..spec });
     }
     clients::reject_stray_client_fields(loc, &section, &f)?;
     let action = match f.action {
@@ -360,7 +373,10 @@ fn validate_fault(
             }
         }
     };
-    Ok(FaultSpec { at: f.at.0, action })
+    if on.is_none() {
+        aimed::reject_endpoint_targets(loc, &section, table_offset, &action)?;
+    }
+    Ok(FaultSpec { at, action, on })
 }
 
 fn validate_nemesis(
