@@ -60,6 +60,11 @@ fn ack_before_fsync_loses_an_acknowledged_write_and_the_checker_says_so() {
 }
 
 #[test]
+fn ack_epoch_before_persist_breaks_primary_uniqueness_and_the_checker_says_so() {
+    check("ack-epoch-before-persist.toml");
+}
+
+#[test]
 fn client_partition_keeps_the_sessions_alive() {
     check("client-partition.toml");
 }
