@@ -29,68 +29,58 @@ pub fn has_server_events(history: &History) -> bool {
 /// learner promised it twice, which only a lost acceptedEpoch allows (a learner answers a
 /// LEADERINFO for an epoch it already accepted without counting, and refuses older ones).
 pub fn single_leader_per_epoch(history: &History) -> Vec<Violation> {
-    let mut violations = epoch_quorums(history);
-    let mut leaders: BTreeMap<Epoch, (u64, usize)> = BTreeMap::new();
+    let mut roles: BTreeMap<u64, Role> = BTreeMap::new();
+    let mut established = OneServerPerEpoch::default();
+    let mut quorums = OneServerPerEpoch::default();
+    let mut violations = Vec::new();
     for (i, record) in history.server_events.iter().enumerate() {
-        if let ServerEvent::LeaderEstablished { epoch } = record.event {
-            match leaders.get(&epoch) {
-                Some(&(server, first)) if server != record.server.0 => {
+        let server = record.server.0;
+        match record.event {
+            ServerEvent::RoleChanged { role } => {
+                roles.insert(server, role);
+            }
+            ServerEvent::LeaderEstablished { epoch } => {
+                if let Some((other, first)) = established.second(epoch, server, i) {
+                    violations.push(
+                        Violation::new(
+                            Property::SingleLeaderPerEpoch,
+                            format!("servers {other} and {server} both established leadership of epoch {epoch}"),
+                        )
+                        .with_events([first, i]),
+                    );
+                }
+            }
+            ServerEvent::CurrentEpoch { epoch } if roles.get(&server) == Some(&Role::Leading) => {
+                if let Some((other, first)) = quorums.second(epoch, server, i) {
                     violations.push(
                         Violation::new(
                             Property::SingleLeaderPerEpoch,
                             format!(
-                                "servers {server} and {} both established leadership of epoch {epoch}",
-                                record.server
+                                "servers {other} and {server} both gathered an ACKEPOCH quorum for epoch {epoch} (each wrote it as its currentEpoch while leading): some learner promised the epoch to both"
                             ),
                         )
                         .with_events([first, i]),
                     );
                 }
-                Some(_) => {}
-                None => {
-                    leaders.insert(epoch, (record.server.0, i));
-                }
             }
+            _ => {}
         }
     }
     violations.truncate(REPORTED_MAX);
     violations
 }
 
-/// Two servers that wrote one currentEpoch while leading (each had an ACKEPOCH quorum).
-fn epoch_quorums(history: &History) -> Vec<Violation> {
-    let mut roles: BTreeMap<u64, Role> = BTreeMap::new();
-    let mut quorums: BTreeMap<Epoch, (u64, usize)> = BTreeMap::new();
-    let mut violations = Vec::new();
-    for (i, record) in history.server_events.iter().enumerate() {
-        match record.event {
-            ServerEvent::RoleChanged { role } => {
-                roles.insert(record.server.0, role);
-            }
-            ServerEvent::CurrentEpoch { epoch }
-                if roles.get(&record.server.0) == Some(&Role::Leading) =>
-            {
-                match quorums.get(&epoch) {
-                    Some(&(server, first)) if server != record.server.0 => violations.push(
-                        Violation::new(
-                            Property::SingleLeaderPerEpoch,
-                            format!(
-                                "servers {server} and {} both gathered an ACKEPOCH quorum for epoch {epoch} (each wrote it as its currentEpoch while leading): some learner promised the epoch to both",
-                                record.server
-                            ),
-                        )
-                        .with_events([first, i]),
-                    ),
-                    Some(_) => {}
-                    None => {
-                        quorums.insert(epoch, (record.server.0, i));
-                    }
-                }
-            }
-            _ => {}
-        }
+/// The first server seen doing something for each epoch, with the event's index.
+#[derive(Default)]
+struct OneServerPerEpoch(BTreeMap<Epoch, (u64, usize)>);
+
+impl OneServerPerEpoch {
+    /// Record `server` for `epoch` at event `index`; if another server came first, that
+    /// server and its event.
+    fn second(&mut self, epoch: Epoch, server: u64, index: usize) -> Option<(u64, usize)> {
+        let &mut (first_server, first_index) = self.0.entry(epoch).or_insert((server, index));
+        (first_server != server).then_some((first_server, first_index))
     }
-    violations
 }
 
 /// The times at which each server's commit run is legitimately reset.
