@@ -96,12 +96,7 @@ impl<P: Process> Sim<P> {
         if !self.net.partitions.clients_whole() {
             return;
         }
-        let live: Vec<ServerId> = self
-            .nodes
-            .iter()
-            .filter(|n| n.is_up())
-            .map(|n| n.id)
-            .collect();
+        let live = self.live_servers();
         let Some(server) = self.client_faults.pick(&live).copied() else {
             return;
         };

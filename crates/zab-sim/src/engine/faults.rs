@@ -64,6 +64,15 @@ impl<P: Process> Sim<P> {
         });
     }
 
+    /// The servers whose host and process are up, in id order.
+    pub(crate) fn live_servers(&self) -> Vec<ServerId> {
+        self.nodes
+            .iter()
+            .filter(|n| n.is_up())
+            .map(|n| n.id)
+            .collect()
+    }
+
     fn live_with_role(&self, role: Role) -> Vec<ServerId> {
         self.nodes
             .iter()
@@ -99,12 +108,7 @@ impl<P: Process> Sim<P> {
                 }
                 Target::Observers => out.extend(self.live_with_role(Role::Observing)),
                 Target::Any => {
-                    let live: Vec<ServerId> = self
-                        .nodes
-                        .iter()
-                        .filter(|n| n.is_up())
-                        .map(|n| n.id)
-                        .collect();
+                    let live = self.live_servers();
                     out.extend(self.nemesis.pick(&live).copied());
                 }
                 Target::All => out.extend(self.nodes.iter().map(|n| n.id)),
@@ -290,12 +294,7 @@ impl<P: Process> Sim<P> {
         ]
         .map(|r| (r * 1000.0) as u64);
         let down = self.nodes.iter().filter(|n| n.state.is_down()).count();
-        let live: Vec<ServerId> = self
-            .nodes
-            .iter()
-            .filter(|n| n.is_up())
-            .map(|n| n.id)
-            .collect();
+        let live = self.live_servers();
         let hold = |prng: &mut Prng| Span(prng.below(spec.down_for.0.max(1) * 2));
         match self.nemesis.weighted(&weights) {
             Some(k @ (0 | 1)) if down < spec.max_down => {
